@@ -1,0 +1,113 @@
+"""Poll-path benchmark: GET /v1/jobs/{id} against a bare Starlette endpoint, same run.
+
+    .venv/bin/python bench/poll.py [--seconds 10] [--connections 16]
+
+For SQLite and PostgreSQL: starts `nxdocs serve --no-worker` (one process),
+polls a processing job and a completed job with wrk (16 keep-alive
+connections), then a bare Starlette app serving the same bytes from memory,
+and prints requests/s, p50, p99 and the ratio to the bare endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from bench.common import free_port, fresh_postgres_database, running, wait_for_http
+from nxdocs.ids import new_id
+from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
+from nxdocs.settings import Settings
+from nxdocs.system import build_system
+
+ROOT = Path(__file__).resolve().parent.parent
+NXDOCS = str(Path(sys.executable).parent / "nxdocs")
+
+
+def seed(database_url: str) -> tuple[str, str, str]:
+    """A key, a processing job and a completed job, among 10,000 others."""
+    system = build_system(Settings(database_url=database_url))
+    key = system.keys.create("bench")
+    ids = []
+    with system.engine.begin() as connection:
+        for index in range(10_000):
+            job = NewJob(new_id("job"), key.owner_id, ARTIFACT_CREATE, {"n": index})
+            system.store.enqueue(connection, job, max_attempts=3)
+            ids.append(job.id)
+    done = system.store.claim("bench", 1, 60)[0]
+    system.store.complete(done, "bench", {"artifact_id": new_id("doc")})
+    system.close()
+    processing = next(job_id for job_id in ids if job_id != done.id)
+    return key.secret, processing, done.id
+
+
+def wrk(url: str, key: str | None, seconds: int, connections: int) -> dict[str, float]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if key:
+        command[1:1] = ["-H", f"Authorization: Bearer {key}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _latency(out, "50%"),
+        "p99_ms": _latency(out, "99%"),
+        "non2xx": float(m.group(1)) if (m := re.search(r"Non-2xx.*?(\d+)", out)) else 0.0,
+    }
+
+
+def _latency(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def bench_backend(name: str, database_url: str, args: argparse.Namespace) -> None:
+    key, processing, completed = seed(database_url)
+    port, bare_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
+    env.update(NXDOCS_DATABASE_URL=database_url, NXDOCS_LOG_LEVEL="warning")
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        stack.enter_context(running([NXDOCS, "serve", "--no-worker", "--port", str(port)], env))
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/health")
+        body = httpx.get(f"{base}/v1/jobs/{completed}", headers={"Authorization": f"Bearer {key}"}).content
+        body_file = Path(tmp) / "body.json"
+        body_file.write_bytes(body)
+        stack.enter_context(running([sys.executable, str(ROOT / "bench" / "bare_app.py"), str(bare_port), str(body_file)]))
+        wait_for_http(f"http://127.0.0.1:{bare_port}/v1/jobs/x")
+        wrk(f"{base}/v1/jobs/{completed}", key, 2, args.connections)  # warm-up
+        bare = wrk(f"http://127.0.0.1:{bare_port}/v1/jobs/{completed}", None, args.seconds, args.connections)
+        for label, job_id in (("completed", completed), ("processing", processing)):
+            ours = wrk(f"{base}/v1/jobs/{job_id}", key, args.seconds, args.connections)
+            print(
+                f"{name:10} {label:10} {ours['rps']:9.0f} req/s  p50 {ours['p50_ms']:.2f} ms  "
+                f"p99 {ours['p99_ms']:.2f} ms  non-2xx {ours['non2xx']:.0f}  "
+                f"ratio to bare {ours['rps'] / bare['rps']:.2f}"
+            )
+        print(
+            f"{name:10} {'bare':10} {bare['rps']:9.0f} req/s  p50 {bare['p50_ms']:.2f} ms  "
+            f"p99 {bare['p99_ms']:.2f} ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_backend("sqlite", f"sqlite:///{tmp}/bench.db", args)
+    if args.backend in ("postgres", "both"):
+        with fresh_postgres_database() as url:
+            bench_backend("postgres", url, args)
+
+
+if __name__ == "__main__":
+    main()

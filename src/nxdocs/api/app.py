@@ -1,0 +1,81 @@
+"""`create_app()`: the ASGI application for one `System`.
+
+Layers, outermost first: `ContainErrors` (no exception escapes), the poll
+route (`JobPollRoute`), then the FastAPI app with `AuthMiddleware` in front
+of every other /v1 route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from nxdocs import __version__
+from nxdocs.api import health
+from nxdocs.api.auth import Authenticator, AuthMiddleware
+from nxdocs.api.contain import ContainErrors
+from nxdocs.api.errors import install_error_handlers
+from nxdocs.api.jobs import JobPollRoute
+from nxdocs.api.openapi import install_openapi
+from nxdocs.api.responses import OrjsonResponse
+from nxdocs.auth.cache import KeyCache
+from nxdocs.jobs.runner import WorkerThread
+from nxdocs.jobs.worker import Worker
+from nxdocs.system import System
+
+PUBLIC_PREFIXES = ("/v1/health",)
+
+
+class NxdocsApp:
+    """The whole ASGI stack; `api` is the FastAPI app inside it (routes, OpenAPI)."""
+
+    def __init__(self, api: FastAPI, stack: ContainErrors) -> None:
+        self.api = api
+        self._stack = stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._stack(scope, receive, send)
+
+
+def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
+    """The API for `system`; with `embedded_worker`, it also runs jobs in-process."""
+    reader = system.job_reader()
+    settings = system.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await reader.open()
+        system.start_listening()
+        worker = None
+        if embedded_worker:
+            worker = WorkerThread(Worker(system.store, system.registry, system.worker_config()))
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            await reader.close()
+
+    api = FastAPI(
+        title="nxdocs",
+        version=__version__,
+        description="The NextDocs public API v1, self-hosted.",
+        default_response_class=OrjsonResponse,
+        lifespan=lifespan,
+    )
+    install_error_handlers(api)
+    install_openapi(api)
+    api.include_router(health.router)
+    authenticator = Authenticator(KeyCache(system.keys.owner_of, settings.auth_cache_seconds))
+    api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)
+    poll = JobPollRoute(
+        api,
+        reader=reader,
+        authenticator=authenticator,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+    return NxdocsApp(api, ContainErrors(poll))

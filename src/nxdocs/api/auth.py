@@ -1,0 +1,71 @@
+"""Authentication for every /v1 route.
+
+`AuthMiddleware` makes auth the default and being public the exception: a
+route added later under /v1 cannot forget to check the key. The owner's id is
+put in `scope["state"]["owner_id"]` for the routes to scope their reads by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from nxdocs.api.responses import error_response
+from nxdocs.auth.cache import KeyCache
+from nxdocs.errors import UnauthorizedError
+
+_BEARER = b"bearer "
+
+UNAUTHORIZED = error_response(UnauthorizedError(), {"WWW-Authenticate": "Bearer"})
+
+
+class Authenticator:
+    """The owner behind a request's bearer key, from the cache or the database."""
+
+    def __init__(self, keys: KeyCache) -> None:
+        self.keys = keys
+
+    async def owner(self, scope: Scope) -> str | None:
+        key = _bearer_token(scope)
+        if key is None:
+            return None
+        hit, owner_id = self.keys.cached(key)
+        if hit:
+            return owner_id
+        return await anyio.to_thread.run_sync(self.keys.load, key)
+
+
+class AuthMiddleware:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, public_prefixes: Collection[str]
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.public_prefixes = tuple(public_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _needs_auth(scope["path"], self.public_prefixes):
+            await self.app(scope, receive, send)
+            return
+        owner_id = await self.authenticator.owner(scope)
+        if owner_id is None:
+            await UNAUTHORIZED(scope, receive, send)
+            return
+        scope.setdefault("state", {})["owner_id"] = owner_id
+        await self.app(scope, receive, send)
+
+
+def _needs_auth(path: str, public_prefixes: tuple[str, ...]) -> bool:
+    return (path == "/v1" or path.startswith("/v1/")) and not path.startswith(public_prefixes)
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value[: len(_BEARER)].lower() != _BEARER:
+                return None
+            token: bytes = value[len(_BEARER) :].strip()
+            return token.decode("latin-1")
+    return None

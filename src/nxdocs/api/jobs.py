@@ -1,0 +1,77 @@
+"""`GET /v1/jobs/{id}`: the route every client polls, served ahead of the framework.
+
+This pure ASGI layer answers the poll path itself (auth from the key cache,
+one indexed read, pre-built headers) and hands every other request to the
+FastAPI app. The framework's middleware and routing cost more per request
+than the read does (bench/README.md has the figures). Its OpenAPI entry is
+added in `nxdocs.api.openapi`, and auth is the same `Authenticator` the
+middleware uses.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from nxdocs.api.auth import UNAUTHORIZED, Authenticator
+from nxdocs.api.responses import error_response
+from nxdocs.errors import NotFoundError
+from nxdocs.jobs.public import job_json
+from nxdocs.jobs.reader import JobReader
+
+PATH_PREFIX = "/v1/jobs/"
+_NOT_FOUND = error_response(NotFoundError())
+_MAX_ID_LENGTH = 64
+_JSON = (b"content-type", b"application/json")
+
+
+class JobPollRoute:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        reader: JobReader,
+        authenticator: Authenticator,
+        retry_after_seconds: int,
+    ) -> None:
+        self.app = app
+        self.reader = reader
+        self.authenticator = authenticator
+        self.retry_after = (b"retry-after", str(retry_after_seconds).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        job_id = _poll_job_id(scope)
+        if job_id is None:
+            await self.app(scope, receive, send)
+            return
+        owner_id = await self.authenticator.owner(scope)
+        if owner_id is None:
+            await UNAUTHORIZED(scope, receive, send)
+            return
+        await self._answer(job_id, owner_id, scope, receive, send)
+
+    async def _answer(
+        self, job_id: str, owner_id: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        row = None
+        if len(job_id) <= _MAX_ID_LENGTH:
+            row = await self.reader.read(job_id, owner_id)
+        if row is None:
+            await _NOT_FOUND(scope, receive, send)
+            return
+        body, processing = job_json(row)
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        if processing:
+            headers.append(self.retry_after)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _poll_job_id(scope: Scope) -> str | None:
+    """The id when this is `GET /v1/jobs/{id}`, else None."""
+    if scope["type"] != "http" or scope["method"] != "GET":
+        return None
+    path: str = scope["path"]
+    if not path.startswith(PATH_PREFIX):
+        return None
+    job_id = path[len(PATH_PREFIX) :]
+    return job_id if job_id and "/" not in job_id else None

@@ -1,0 +1,21 @@
+"""JSON responses rendered with orjson, and the contract's error body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from nxdocs.errors import ApiError
+
+
+class OrjsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+    return OrjsonResponse(error.body(), status_code=error.status, headers=headers)

@@ -1,0 +1,269 @@
+"""The `nxdocs` command: serve, worker, db and keys."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from nxdocs.api.app import create_app
+from nxdocs.clock import format_timestamp
+from nxdocs.db.engine import create_engine
+from nxdocs.db.migrate import upgrade
+from nxdocs.jobs.worker import Worker
+from nxdocs.logs import configure_logging
+from nxdocs.settings import Settings
+from nxdocs.system import System, build_system
+
+app = typer.Typer(help="nxdocs: the NextDocs public API v1, self-hosted.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _opt(name: str, help_text: str) -> Any:
+    env = "NXDOCS_" + name.upper().replace("-", "_")
+    return typer.Option(f"--{name}", envvar=env, help=help_text, show_default=False)
+
+
+DataDir = Annotated[
+    Path | None,
+    _opt("data-dir", "Directory for files and the SQLite database [default: ./nxdocs-data]."),
+]
+DatabaseUrl = Annotated[
+    str | None, _opt("database-url", "SQLAlchemy database URL [default: SQLite in the data dir].")
+]
+Host = Annotated[str | None, _opt("host", "Address to listen on [default: 127.0.0.1].")]
+Port = Annotated[int | None, _opt("port", "Port to listen on [default: 8000].")]
+Concurrency = Annotated[
+    int | None, _opt("worker-concurrency", "Jobs run at once per worker process [default: 4].")
+]
+LeaseSeconds = Annotated[
+    float | None,
+    _opt("lease-seconds", "Lease a worker holds on a job between heartbeats [default: 30]."),
+]
+MaxAttempts = Annotated[
+    int | None, _opt("max-attempts", "Attempts before a job fails for good [default: 5].")
+]
+BackoffBase = Annotated[
+    float | None,
+    _opt("backoff-base-seconds", "First retry delay bound; doubles per attempt [default: 1]."),
+]
+BackoffMax = Annotated[
+    float | None, _opt("backoff-max-seconds", "Largest retry delay [default: 300].")
+]
+PollInterval = Annotated[
+    float | None,
+    _opt("poll-interval-seconds", "Fallback poll when no wake-up arrives [default: 2]."),
+]
+Grace = Annotated[
+    float | None,
+    _opt("shutdown-grace-seconds", "Time in-flight jobs get to finish on SIGTERM [default: 30]."),
+]
+AuthCache = Annotated[
+    float | None,
+    _opt(
+        "auth-cache-seconds",
+        "How long a key lookup is cached; revocation takes effect within it [default: 5].",
+    ),
+]
+LogLevel = Annotated[
+    str | None, _opt("log-level", "debug, info, warning or error [default: info].")
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return Settings(**given)
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Host = None,
+    port: Port = None,
+    worker_concurrency: Concurrency = None,
+    lease_seconds: LeaseSeconds = None,
+    max_attempts: MaxAttempts = None,
+    backoff_base_seconds: BackoffBase = None,
+    backoff_max_seconds: BackoffMax = None,
+    poll_interval_seconds: PollInterval = None,
+    shutdown_grace_seconds: Grace = None,
+    auth_cache_seconds: AuthCache = None,
+    log_level: LogLevel = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="Serve the API only; run jobs in `nxdocs worker` processes."
+        ),
+    ] = False,
+) -> None:
+    """Run the API, with embedded workers unless --no-worker."""
+    settings = _settings(**{k: v for k, v in locals().items() if k != "no_worker"})
+    configure_logging(settings.log_level)
+    system = build_system(settings)
+    if system.keys.count() == 0:
+        _print_first_key(system)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"nxdocs listening on {base}  (database: {_describe_db(settings)})")
+    asgi = create_app(system, embedded_worker=not no_worker)
+    try:
+        uvicorn.run(
+            asgi,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
+        )
+    finally:
+        system.close()
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    worker_concurrency: Concurrency = None,
+    lease_seconds: LeaseSeconds = None,
+    max_attempts: MaxAttempts = None,
+    backoff_base_seconds: BackoffBase = None,
+    backoff_max_seconds: BackoffMax = None,
+    poll_interval_seconds: PollInterval = None,
+    shutdown_grace_seconds: Grace = None,
+    log_level: LogLevel = None,
+) -> None:
+    """Run workers only: claim and run jobs until SIGTERM or SIGINT."""
+    settings = _settings(**locals())
+    configure_logging(settings.log_level)
+    system = build_system(settings)
+    try:
+        run_worker_until_signalled(system)
+    finally:
+        system.close()
+
+
+def run_worker_until_signalled(system: System) -> None:
+    """Run a worker in this thread; SIGTERM/SIGINT start its graceful shutdown."""
+    stop = threading.Event()
+    job_worker = Worker(system.store, system.registry, system.worker_config())
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+        job_worker.stop_waiting()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    system.start_listening()
+    job_worker.run(stop)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Apply the schema migrations (serve and worker also do this on start)."""
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    console.print("database is up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")],
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner", help="Owner id (user_...) the key belongs to [default: the first owner]."
+        ),
+    ] = None,
+    new_owner: Annotated[
+        bool, typer.Option("--new-owner", help="Create a new owner for this key.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a key and print it. It is shown this once: nxdocs keeps only a hash."""
+    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        created = system.keys.create(name, owner, new_owner=new_owner)
+    except LookupError:
+        console.print(f"[red]No owner with id {owner}.[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        system.close()
+    console.print(f"key id: {created.id}  owner: {created.owner_id}", highlight=False)
+    typer.echo(created.secret)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List keys (never their secrets)."""
+    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        keys = system.keys.list()
+    finally:
+        system.close()
+    table = Table("id", "name", "owner", "prefix", "created", "revoked")
+    for key in keys:
+        revoked = format_timestamp(key.revoked_at) if key.revoked_at else ""
+        table.add_row(
+            key.id,
+            key.name,
+            key.owner_id,
+            key.prefix + "...",
+            format_timestamp(key.created_at),
+            revoked,
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `nxdocs keys list`.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a key; servers stop accepting it within --auth-cache-seconds."""
+    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        revoked = system.keys.revoke(key_id)
+    finally:
+        system.close()
+    if not revoked:
+        console.print(f"[red]No active key with id {key_id}.[/red]")
+        raise typer.Exit(1)
+    console.print(f"revoked {key_id}")
+
+
+def _print_first_key(system: System) -> None:
+    created = system.keys.create("first key")
+    s = system.settings
+    console.print(
+        "\nNo API keys yet, so here is one. It is shown only now; nxdocs stores a hash.\n"
+        f"  {created.secret}\n\nTry it:\n"
+        f'  curl -H "Authorization: Bearer {created.secret}" http://{s.host}:{s.port}/v1/jobs/job_abc123def456\n'
+        "(a 404 in the contract's error shape means the key works: no such job yet)\n",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _describe_db(settings: Settings) -> str:
+    url = settings.resolved_database_url()
+    return url if settings.is_sqlite else url.split("@")[-1]
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The database: schema, engines for SQLite and PostgreSQL, and migrations."""

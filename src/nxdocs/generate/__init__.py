@@ -1,0 +1,22 @@
+"""Generators: turn an artifact request into a `nxdocs.pages.Document`.
+
+`MarkdownGenerator` lays out the client's Markdown, `LlmGenerator` asks an
+OpenAI-compatible model, `OutlineGenerator` builds a skeleton without one;
+`choose_generator` picks between them. All implement the `Generator` port.
+"""
+
+from nxdocs.generate.llm import LlmGenerator
+from nxdocs.generate.markdown import MarkdownGenerator
+from nxdocs.generate.outline import OutlineGenerator
+from nxdocs.generate.request import GeneratedArtifact, GenerationRequest, Generator
+from nxdocs.generate.select import choose_generator
+
+__all__ = [
+    "GeneratedArtifact",
+    "GenerationRequest",
+    "Generator",
+    "LlmGenerator",
+    "MarkdownGenerator",
+    "OutlineGenerator",
+    "choose_generator",
+]

@@ -1,0 +1,159 @@
+"""The language-model generator, over an OpenAI-compatible chat-completions API.
+
+Failures map onto job outcomes: an answer that is not a valid document is
+asked for again, up to `max_attempts` in all, then `GENERATION_FAILED`; a
+timeout is `UPSTREAM_TIMEOUT`; an unreachable or overloaded service (connection
+errors, 5xx, 429) is a `RetryableJobError`, left to the job engine's backoff
+rather than retried here; any other refusal (401, 400, ...) is
+`GENERATION_FAILED`. The API key lives only in the HTTP client's headers:
+no message or log line built here contains it or the upstream body.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from nxdocs.generate.llm_prompt import (
+    InvalidAnswerError,
+    Message,
+    answer_content,
+    correction,
+    first_messages,
+    read_document,
+)
+from nxdocs.generate.naming import artifact_name
+from nxdocs.generate.request import GeneratedArtifact, GenerationRequest
+from nxdocs.jobs.errors import JobError, RetryableJobError
+
+logger = logging.getLogger(__name__)
+
+# Some variety in wording, while staying close enough to the schema.
+_TEMPERATURE = 0.4
+
+
+class LlmGenerator:
+    """Asks a chat-completions model for the document as JSON.
+
+    Holds one HTTP client (with its connection pool) for its lifetime; it is
+    safe to share between threads. Call `close()`, or use it as a context
+    manager, when done.
+    """
+
+    # The generator contract fixes this positional order; callers pass names anyway.
+    def __init__(  # noqa: PLR0917
+        self,
+        base_url: str,
+        model: str,
+        api_key: str,
+        timeout_seconds: float,
+        max_attempts: int,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.model = model
+        self._url = f"{base_url.rstrip('/')}/chat/completions"
+        self._timeout_seconds = timeout_seconds
+        self._max_attempts = max_attempts
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(
+            headers=headers, timeout=httpx.Timeout(timeout_seconds), transport=transport
+        )
+
+    def close(self) -> None:
+        """Close the HTTP client and its connections."""
+        self._client.close()
+
+    def __enter__(self) -> LlmGenerator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def generate(self, request: GenerationRequest) -> GeneratedArtifact:
+        """Ask the model until it gives a valid document, or raise a `JobError`."""
+        if request.prompt is None or not request.prompt.strip():
+            raise JobError("GENERATION_FAILED", "The language model needs a prompt.")
+        opening = first_messages(request, request.prompt)
+        messages = opening
+        problem = ""
+        for attempt in range(1, self._max_attempts + 1):
+            content: str | None = None
+            try:
+                content = self._complete(messages)
+                document = read_document(content, request)
+            except InvalidAnswerError as exc:
+                problem = str(exc)
+                logger.warning(
+                    "language model answer rejected (attempt %d of %d): %s",
+                    attempt,
+                    self._max_attempts,
+                    problem,
+                )
+                # Show the model its own mistake: it fixes that more reliably
+                # than it answers the same question afresh.
+                messages = opening + (correction(content, problem) if content else [])
+                continue
+            name = artifact_name(request.name, request.prompt, document.pages)
+            metadata = {"generator": "llm", "model": self.model}
+            return GeneratedArtifact(document=document, name=name, metadata=metadata)
+        raise JobError(
+            "GENERATION_FAILED",
+            f"The language model gave no valid {request.type} in {self._max_attempts} "
+            f"attempt(s); the last answer was rejected because {problem}.",
+        )
+
+    def _complete(self, messages: list[Message]) -> str:
+        """One chat-completions call; the answer's text, or a `JobError`."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "response_format": {"type": "json_object"},
+            "temperature": _TEMPERATURE,
+        }
+        try:
+            response = self._client.post(self._url, json=body)
+        except httpx.TimeoutException as exc:
+            raise JobError(
+                "UPSTREAM_TIMEOUT",
+                f"The language model did not answer within {self._timeout_seconds:g} seconds.",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise RetryableJobError(
+                "UPSTREAM_UNAVAILABLE", "The language model service could not be reached."
+            ) from exc
+        _check_status(response.status_code)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise InvalidAnswerError("the service's answer is not JSON") from None
+        return answer_content(payload)
+
+
+def _check_status(status: int) -> None:
+    """Raise the job outcome for a non-2xx status; the body is never quoted."""
+    if httpx.codes.is_success(status):
+        return
+    if status >= httpx.codes.INTERNAL_SERVER_ERROR or status == httpx.codes.TOO_MANY_REQUESTS:
+        raise RetryableJobError(
+            "UPSTREAM_UNAVAILABLE",
+            f"The language model service is unavailable (HTTP {status}).",
+        )
+    if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+        raise JobError(
+            "GENERATION_FAILED",
+            f"The language model service refused the configured API key (HTTP {status}).",
+        )
+    raise JobError(
+        "GENERATION_FAILED",
+        f"The language model service rejected the request (HTTP {status}).",
+    )

@@ -1,0 +1,30 @@
+"""Typed outcomes a job handler raises; each becomes the job's public `error`.
+
+A handler returns its result on success. To fail it raises one of these; the
+worker turns the code and message into the job's `error` object. Anything
+else a handler raises is unexpected: it is logged with its traceback and the
+job sees only `INTERNAL_ERROR` with a safe message.
+"""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    """The job failed for good: it is not retried.
+
+    `code` is a stable UPPER_SNAKE code (e.g. `GENERATION_FAILED`) and
+    `message` a sentence safe to show to the client.
+    """
+
+    retryable = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class RetryableJobError(JobError):
+    """A transient failure: the job is retried with backoff while attempts remain."""
+
+    retryable = True

@@ -1,0 +1,84 @@
+"""Job types and the registry that maps a job's `type` to the code that runs it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from nxdocs.jobs.errors import JobError
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo
+
+
+class JobContext(Protocol):
+    """What a running handler may ask of the engine."""
+
+    def report_progress(self, done: int, total: int) -> None:
+        """Record `done` of `total` steps on the job (shown as its `progress`)."""
+
+    def heartbeat(self) -> None:
+        """Extend the lease now, before a long step; the worker also does it periodically."""
+
+    def lease_lost(self) -> bool:
+        """True once another worker may own this job: stop and write nothing more."""
+
+
+class JobHandler(Protocol):
+    """The code behind one job type. Execution is at-least-once, so `run` is idempotent:
+    the ids of what it creates are fixed in the payload at enqueue time, and a rerun
+    overwrites what an earlier attempt wrote.
+    """
+
+    type: str
+
+    def run(self, job: ClaimedJob, context: JobContext) -> dict[str, Any]:
+        """Do the work and return the job's `result`, or raise a `JobError`."""
+
+    def on_succeeded(
+        self, connection: sa.Connection, job: ClaimedJob, result: dict[str, Any]
+    ) -> None:
+        """Finalise the resource in the transaction that completes the job."""
+
+    def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
+        """Mark the resource failed in the transaction that fails the job."""
+
+
+class UnknownJobTypeError(JobError):
+    """A job whose type no handler is registered for; it fails at once."""
+
+    def __init__(self, job_type: str) -> None:
+        super().__init__(
+            "UNKNOWN_JOB_TYPE", f"No handler is registered for jobs of type {job_type!r}."
+        )
+
+
+class HandlerRegistry:
+    """`type -> handler`, and the store's hooks, dispatched by job type."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, JobHandler] = {}
+
+    def register(self, handler: JobHandler) -> None:
+        self._handlers[handler.type] = handler
+
+    def get(self, job_type: str) -> JobHandler:
+        try:
+            return self._handlers[job_type]
+        except KeyError:
+            raise UnknownJobTypeError(job_type) from None
+
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    def on_succeeded(
+        self, connection: sa.Connection, job: ClaimedJob, result: dict[str, Any]
+    ) -> None:
+        handler = self._handlers.get(job.type)
+        if handler is not None:
+            handler.on_succeeded(connection, job, result)
+
+    def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
+        handler = self._handlers.get(job.type)
+        if handler is not None:
+            handler.on_failed(connection, job, error)

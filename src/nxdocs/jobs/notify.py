@@ -1,0 +1,84 @@
+"""Wake-ups: workers learn of new jobs, waiters of finished ones, without polling.
+
+Both notifications are hints. Whoever acts on one re-reads the database, and
+a fallback poll covers any hint that is lost, so a missed wake-up costs
+latency, never correctness.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+import sqlalchemy as sa
+
+Listener = Callable[[str | None], None]
+"""Called with a finished job's id, or with None when new jobs are available."""
+
+
+class Notifier(Protocol):
+    def jobs_available(self, connection: sa.Connection) -> None:
+        """Called inside the transaction that made jobs claimable."""
+
+    def job_finished(self, connection: sa.Connection, job_id: str) -> None:
+        """Called inside the transaction that made a job terminal."""
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Register a listener; returns the function that removes it."""
+
+
+class Fanout:
+    """Listeners of this process; safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, job_id: str | None) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(job_id)
+
+
+class InProcessNotifier(Fanout):
+    """One process (SQLite): signal this process's listeners when the transaction commits.
+
+    Pending signals ride on the connection and are published by the engine's
+    commit hook, so a listener that re-reads the database sees the change;
+    a rollback drops them. Other processes on the same SQLite file fall back
+    to polling.
+    """
+
+    _PENDING = "nxdocs_pending_notifications"
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__()
+        sa.event.listen(engine, "commit", self._on_commit)
+        sa.event.listen(engine, "rollback", self._on_rollback)
+
+    def jobs_available(self, connection: sa.Connection) -> None:
+        connection.info.setdefault(self._PENDING, {})[None] = None
+
+    def job_finished(self, connection: sa.Connection, job_id: str) -> None:
+        connection.info.setdefault(self._PENDING, {})[job_id] = None
+
+    def _on_commit(self, connection: sa.Connection) -> None:
+        # A dict keeps insertion order and drops repeats of the same signal.
+        for job_id in connection.info.pop(self._PENDING, {}):
+            self.publish(job_id)
+
+    def _on_rollback(self, connection: sa.Connection) -> None:
+        connection.info.pop(self._PENDING, None)

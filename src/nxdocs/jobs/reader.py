@@ -1,0 +1,16 @@
+"""The poll path's read port: one indexed read of a job, without blocking the event loop long."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from nxdocs.jobs.public import JobRow
+
+
+class JobReader(Protocol):
+    async def read(self, job_id: str, owner_id: str) -> JobRow | None:
+        """The job if it exists and belongs to `owner_id`."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,40 @@
+"""SQLite poll reads, made on the event loop thread itself.
+
+A primary-key read in WAL mode never waits for writers and takes microseconds,
+less than handing it to a thread pool would cost, so it runs inline. The
+connection belongs to the event loop's thread and is read-only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from nxdocs.db.engine import configure_sqlite_connection
+from nxdocs.jobs.public import JOB_COLUMNS, JobRow
+
+_SQL = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND owner_id = ?"  # noqa: S608 (constant)
+
+
+class SqliteJobReader:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        self._connection = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False
+        )
+        configure_sqlite_connection(self._connection)
+        self._connection.execute("PRAGMA query_only=ON")
+
+    async def read(self, job_id: str, owner_id: str) -> JobRow | None:
+        if self._connection is None:
+            raise RuntimeError("SqliteJobReader.read() before open()")
+        row = self._connection.execute(_SQL, (job_id, owner_id)).fetchone()
+        return None if row is None else JobRow(*row)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

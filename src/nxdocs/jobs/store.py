@@ -1,0 +1,325 @@
+"""The job store port: every read and write of the jobs table goes through here.
+
+Writes that a worker makes on a claimed job are fenced by (worker, attempt):
+a worker whose lease expired and whose job was claimed again can no longer
+change it, so a slow or resurrected worker never overwrites a newer attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import orjson
+import sqlalchemy as sa
+
+from nxdocs.clock import Clock
+from nxdocs.db.schema import jobs
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo, JobState, JobView, NewJob
+from nxdocs.jobs.notify import Notifier
+from nxdocs.jobs.retry import GiveUp, RetryDecision
+
+ATTEMPTS_EXHAUSTED = "ATTEMPTS_EXHAUSTED"
+
+
+class JobHooks(Protocol):
+    """Writes to a job's resource, made in the same transaction as the job's terminal state."""
+
+    def on_succeeded(
+        self, connection: sa.Connection, job: ClaimedJob, result: dict[str, Any]
+    ) -> None: ...
+
+    def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None: ...
+
+
+class NoHooks:
+    def on_succeeded(
+        self, connection: sa.Connection, job: ClaimedJob, result: dict[str, Any]
+    ) -> None:
+        pass
+
+    def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
+        pass
+
+
+class JobStore:
+    """Shared SQL for both databases; subclasses supply the claim statement."""
+
+    claim_sql: sa.TextClause
+
+    def __init__(
+        self, engine: sa.Engine, clock: Clock, notifier: Notifier, hooks: JobHooks | None = None
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.notifier = notifier
+        self.hooks: JobHooks = hooks or NoHooks()
+
+    # -- enqueue and read -------------------------------------------------
+
+    def enqueue(self, connection: sa.Connection, job: NewJob, *, max_attempts: int) -> None:
+        """Insert a queued job in the caller's transaction, beside the resource it makes."""
+        now = self.clock.now_ms()
+        connection.execute(
+            jobs.insert().values(
+                id=job.id,
+                owner_id=job.owner_id,
+                type=job.type,
+                state=JobState.QUEUED,
+                payload=orjson.dumps(job.payload).decode(),
+                attempts=0,
+                max_attempts=max_attempts,
+                run_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self.notifier.jobs_available(connection)
+
+    def get(self, job_id: str, owner_id: str) -> JobView | None:
+        """The job if it exists and belongs to `owner_id`; another owner's job is None."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(jobs).where(jobs.c.id == job_id, jobs.c.owner_id == owner_id)
+            ).one_or_none()
+        return None if row is None else job_view(row._mapping)
+
+    # -- worker side --------------------------------------------------------
+
+    def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
+        now = self.clock.now_ms()
+        params = {
+            "worker_id": worker_id,
+            "limit": limit,
+            "now": now,
+            "lease_expires_at": now + int(lease_seconds * 1000),
+        }
+        with self.engine.begin() as connection:
+            rows = connection.execute(self.claim_sql, params).all()
+        claimed = [_claimed(row._mapping) for row in rows]
+        # RETURNING gives no order guarantee; run the oldest first.
+        return sorted(claimed, key=lambda job: job.id)
+
+    def heartbeat(self, worker_id: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
+        """Extend the leases this worker still holds; returns the ids it still holds."""
+        if not job_ids:
+            return set()
+        now = self.clock.now_ms()
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                jobs.update()
+                .where(
+                    jobs.c.id.in_(job_ids),
+                    jobs.c.worker_id == worker_id,
+                    jobs.c.state == JobState.RUNNING,
+                )
+                .values(lease_expires_at=now + int(lease_seconds * 1000))
+                .returning(jobs.c.id)
+            ).all()
+        return {row.id for row in rows}
+
+    def report_progress(self, job: ClaimedJob, worker_id: str, done: int, total: int) -> bool:
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                jobs.update()
+                .where(*_held(job, worker_id))
+                .values(progress_done=done, progress_total=total, updated_at=self.clock.now_ms())
+            )
+        return updated.rowcount == 1
+
+    def complete(self, job: ClaimedJob, worker_id: str, result: dict[str, Any]) -> bool:
+        """Mark the job succeeded and run the success hook, in one transaction."""
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                jobs.update()
+                .where(*_held(job, worker_id))
+                .values(
+                    state=JobState.SUCCEEDED,
+                    result=orjson.dumps(result).decode(),
+                    error_code=None,
+                    error_message=None,
+                    **_finished_values(self.clock.now_ms()),
+                )
+            )
+            if updated.rowcount != 1:
+                return False
+            self.hooks.on_succeeded(connection, job, result)
+            self.notifier.job_finished(connection, job.id)
+        return True
+
+    def fail(
+        self, job: ClaimedJob, worker_id: str, error: ErrorInfo, decision: RetryDecision
+    ) -> bool:
+        """Queue the job again at the decided time, or fail it for good with its hook."""
+        with self.engine.begin() as connection:
+            if isinstance(decision, GiveUp):
+                return self._fail_terminally(connection, job, worker_id, error)
+            updated = connection.execute(
+                jobs.update()
+                .where(*_held(job, worker_id))
+                .values(
+                    state=JobState.QUEUED,
+                    run_at=decision.run_at_ms,
+                    error_code=error.code,
+                    error_message=error.message,
+                    worker_id=None,
+                    lease_expires_at=None,
+                    updated_at=self.clock.now_ms(),
+                )
+            )
+            return updated.rowcount == 1
+
+    def _fail_terminally(
+        self, connection: sa.Connection, job: ClaimedJob, worker_id: str, error: ErrorInfo
+    ) -> bool:
+        updated = connection.execute(
+            jobs.update()
+            .where(*_held(job, worker_id))
+            .values(
+                state=JobState.FAILED,
+                error_code=error.code,
+                error_message=error.message,
+                **_finished_values(self.clock.now_ms()),
+            )
+        )
+        if updated.rowcount != 1:
+            return False
+        self.hooks.on_failed(connection, job, error)
+        self.notifier.job_finished(connection, job.id)
+        return True
+
+    def release(self, worker_id: str, job_ids: Iterable[str]) -> int:
+        """Give held jobs back to the queue at once (graceful shutdown).
+
+        The attempt is handed back too: the job did not fail, we stopped it.
+        """
+        ids = list(job_ids)
+        if not ids:
+            return 0
+        now = self.clock.now_ms()
+        with self.engine.begin() as connection:
+            released = connection.execute(
+                jobs.update()
+                .where(
+                    jobs.c.id.in_(ids),
+                    jobs.c.worker_id == worker_id,
+                    jobs.c.state == JobState.RUNNING,
+                )
+                .values(
+                    state=JobState.QUEUED,
+                    attempts=jobs.c.attempts - 1,
+                    run_at=now,
+                    worker_id=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+            )
+            if released.rowcount:
+                self.notifier.jobs_available(connection)
+        return released.rowcount
+
+    def reap_expired_leases(self) -> int:
+        """Jobs whose worker vanished go back to the queue, or fail when out of attempts.
+
+        One UPDATE per outcome; on PostgreSQL two reapers racing on a row are
+        serialised by its row lock and the loser's WHERE no longer matches.
+        """
+        now = self.clock.now_ms()
+        expired = sa.and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_expires_at < now)
+        with self.engine.begin() as connection:
+            requeued = connection.execute(
+                jobs.update()
+                .where(expired, jobs.c.attempts < jobs.c.max_attempts)
+                .values(
+                    state=JobState.QUEUED,
+                    run_at=now,
+                    worker_id=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+            ).rowcount
+            if requeued:
+                self.notifier.jobs_available(connection)
+            exhausted = connection.execute(
+                jobs.update()
+                .where(expired, jobs.c.attempts >= jobs.c.max_attempts)
+                .values(
+                    state=JobState.FAILED,
+                    error_code=ATTEMPTS_EXHAUSTED,
+                    error_message=sa.literal(_LOST_PREFIX)
+                    + sa.cast(jobs.c.attempts, sa.String)
+                    + sa.literal(_LOST_SUFFIX),
+                    **_finished_values(now),
+                )
+                .returning(*_CLAIMED_COLUMNS)
+            ).all()
+            for row in exhausted:
+                job = _claimed(row._mapping)
+                error = ErrorInfo(ATTEMPTS_EXHAUSTED, _lost_message(job.attempt))
+                self.hooks.on_failed(connection, job, error)
+                self.notifier.job_finished(connection, job.id)
+        return requeued + len(exhausted)
+
+
+_CLAIMED_COLUMNS = (
+    jobs.c.id,
+    jobs.c.owner_id,
+    jobs.c.type,
+    jobs.c.payload,
+    jobs.c.attempts,
+    jobs.c.max_attempts,
+)
+
+
+_LOST_PREFIX = "The job's worker stopped responding on each of its "
+_LOST_SUFFIX = " attempts."
+
+
+def _lost_message(attempts: int) -> str:
+    return f"{_LOST_PREFIX}{attempts}{_LOST_SUFFIX}"
+
+
+def _held(job: ClaimedJob, worker_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        jobs.c.id == job.id,
+        jobs.c.worker_id == worker_id,
+        jobs.c.attempts == job.attempt,
+        jobs.c.state == JobState.RUNNING,
+    )
+
+
+def _finished_values(now: int) -> dict[str, Any]:
+    return {"worker_id": None, "lease_expires_at": None, "updated_at": now}
+
+
+def _claimed(row: Any) -> ClaimedJob:
+    return ClaimedJob(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        type=row["type"],
+        payload=orjson.loads(row["payload"]),
+        attempt=row["attempts"],
+        max_attempts=row["max_attempts"],
+    )
+
+
+def job_view(row: Any) -> JobView:
+    state = JobState(row["state"])
+    error = None
+    # A queued retry keeps its last error for operators, but the contract's
+    # `error` belongs to failed jobs only.
+    if row["error_code"] is not None and state.public_status == "failed":
+        error = ErrorInfo(row["error_code"], row["error_message"] or "")
+    return JobView(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        type=row["type"],
+        state=state,
+        result=None if row["result"] is None else orjson.loads(row["result"]),
+        error=error,
+        attempts=row["attempts"],
+        progress_done=row["progress_done"],
+        progress_total=row["progress_total"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

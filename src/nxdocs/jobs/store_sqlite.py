@@ -1,0 +1,31 @@
+"""SQLite job store: one writer at a time, so claiming needs no row locks."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from nxdocs.jobs.store import JobStore
+
+
+class SqliteJobStore(JobStore):
+    # Every transaction starts with BEGIN IMMEDIATE (see nxdocs.db.engine), so
+    # this statement runs holding the database's single write lock: no other
+    # process can claim between our SELECT and UPDATE. The subquery walks the
+    # partial index ix_jobs_claimable in run_at order.
+    claim_sql = sa.text(
+        """
+        UPDATE jobs
+        SET state = 'running',
+            attempts = attempts + 1,
+            worker_id = :worker_id,
+            lease_expires_at = :lease_expires_at,
+            updated_at = :now
+        WHERE id IN (
+            SELECT id FROM jobs
+            WHERE state = 'queued' AND run_at <= :now
+            ORDER BY run_at
+            LIMIT :limit
+        )
+        RETURNING id, owner_id, type, payload, attempts, max_attempts
+        """
+    )

@@ -1,0 +1,51 @@
+"""One typed settings object, built by the CLI or `create_app()`, never at import.
+
+Every field reads an `NXDOCS_<FIELD>` environment variable; the CLI flags of
+the same names override them and show the variable in `--help`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of a server or worker process."""
+
+    model_config = SettingsConfigDict(env_prefix="NXDOCS_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("nxdocs-data"), description="Files and the SQLite database."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite at <data_dir>/nxdocs.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    backoff_base_seconds: float = Field(default=1.0, ge=0)
+    backoff_max_seconds: float = Field(default=300.0, ge=0)
+    poll_interval_seconds: float = Field(
+        default=2.0, gt=0, description="Fallback poll when no wake-up arrives."
+    )
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
+    retry_after_seconds: int = Field(default=1, ge=1, description="Retry-After on processing jobs.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nxdocs.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")

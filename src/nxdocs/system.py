@@ -1,0 +1,94 @@
+"""Wiring: builds the engine, store, notifier and key store from one `Settings`.
+
+The only place that chooses between the SQLite and PostgreSQL adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from nxdocs.auth.keys import KeyStore
+from nxdocs.clock import Clock, SystemClock
+from nxdocs.db.engine import create_engine, sqlite_path
+from nxdocs.db.migrate import upgrade
+from nxdocs.jobs.handlers import HandlerRegistry
+from nxdocs.jobs.notify import InProcessNotifier, Notifier
+from nxdocs.jobs.notify_postgres import PostgresNotifier
+from nxdocs.jobs.reader import JobReader
+from nxdocs.jobs.reader_postgres import PostgresJobReader
+from nxdocs.jobs.reader_sqlite import SqliteJobReader
+from nxdocs.jobs.retry import RetryPolicy
+from nxdocs.jobs.store import JobStore
+from nxdocs.jobs.store_postgres import PostgresJobStore
+from nxdocs.jobs.store_sqlite import SqliteJobStore
+from nxdocs.jobs.worker import WorkerConfig
+from nxdocs.settings import Settings
+
+
+@dataclass
+class System:
+    settings: Settings
+    engine: sa.Engine
+    clock: Clock
+    notifier: Notifier
+    store: JobStore
+    keys: KeyStore
+    registry: HandlerRegistry
+    _postgres_listener: PostgresNotifier | None = field(default=None, repr=False)
+
+    def job_reader(self) -> JobReader:
+        path = sqlite_path(self.settings.resolved_database_url())
+        if path is not None:
+            return SqliteJobReader(path)
+        return PostgresJobReader(self.settings.resolved_database_url())
+
+    def worker_config(self) -> WorkerConfig:
+        s = self.settings
+        return WorkerConfig(
+            concurrency=s.worker_concurrency,
+            lease_seconds=s.lease_seconds,
+            poll_interval_seconds=s.poll_interval_seconds,
+            shutdown_grace_seconds=s.shutdown_grace_seconds,
+            policy=RetryPolicy(s.backoff_base_seconds, s.backoff_max_seconds),
+        )
+
+    def start_listening(self) -> None:
+        """Receive cross-process wake-ups (PostgreSQL only; SQLite signals in-process)."""
+        if self._postgres_listener is not None:
+            self._postgres_listener.start()
+
+    def close(self) -> None:
+        if self._postgres_listener is not None:
+            self._postgres_listener.stop()
+        self.engine.dispose()
+
+
+def build_system(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> System:
+    url = settings.resolved_database_url()
+    engine = create_engine(url)
+    if migrate:
+        upgrade(engine)
+    clock = clock or SystemClock()
+    registry = HandlerRegistry()
+    listener: PostgresNotifier | None = None
+    notifier: Notifier
+    store: JobStore
+    if sqlite_path(url) is not None or engine.dialect.name == "sqlite":
+        notifier = InProcessNotifier(engine)
+        store = SqliteJobStore(engine, clock, notifier, registry)
+    else:
+        listener = PostgresNotifier(url)
+        notifier = listener
+        store = PostgresJobStore(engine, clock, notifier, registry)
+    return System(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        notifier=notifier,
+        store=store,
+        keys=KeyStore(engine, clock),
+        registry=registry,
+        _postgres_listener=listener,
+    )

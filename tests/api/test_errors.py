@@ -1,0 +1,43 @@
+"""Errors keep the contract's shape, and no traceback reaches a response or a log."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from nxdocs.api.contain import ContainErrors
+from tests.support.server import serving
+
+
+def test_unknown_route_is_404_in_shape(client: httpx.Client, auth: dict[str, str]) -> None:
+    response = client.get("/v1/no-such-thing", headers=auth)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_wrong_method_is_405_in_shape(client: httpx.Client) -> None:
+    response = client.post("/health")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def exploding_app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return  # lifespan: start and stop cleanly
+    raise RuntimeError("SELECT secret FROM api_keys WHERE key_hash = 'abc'")
+
+
+def test_unexpected_exception_is_a_clean_500(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    with serving(ContainErrors(exploding_app)) as base_url:
+        response = httpx.get(f"{base_url}/v1/anything")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "INTERNAL_ERROR", "message": "An internal error occurred."}
+    }
+    assert "RuntimeError at" in caplog.text
+    assert "SELECT" not in caplog.text
+    assert "Traceback" not in caplog.text
