@@ -8,8 +8,8 @@ identical and makes the contract's millisecond timestamps exact.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 

@@ -16,6 +16,7 @@ from nxdocs.db.migrate import upgrade
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.notify import InProcessNotifier, Notifier
 from nxdocs.jobs.notify_postgres import PostgresNotifier
+from nxdocs.jobs.poll_cache import JobCache
 from nxdocs.jobs.reader import JobReader
 from nxdocs.jobs.reader_postgres import PostgresJobReader
 from nxdocs.jobs.reader_sqlite import SqliteJobReader
@@ -43,6 +44,19 @@ class System:
         if path is not None:
             return SqliteJobReader(path)
         return PostgresJobReader(self.settings.resolved_database_url())
+
+    def job_cache(self) -> JobCache | None:
+        """A poll cache, where every writer's changes reach this process (PostgreSQL).
+
+        On SQLite, other processes on the same file would change jobs unseen, and
+        the direct read is cheap anyway, so there is none.
+        """
+        listener = self._postgres_listener
+        if listener is None:
+            return None
+        cache = JobCache(is_live=lambda: listener.listening)
+        listener.subscribe(cache.on_notification)
+        return cache
 
     def worker_config(self) -> WorkerConfig:
         s = self.settings

@@ -33,9 +33,12 @@ def app(api_system: System) -> NxdocsApp:
 @pytest.fixture
 def client(app: NxdocsApp) -> Iterator[httpx.Client]:
     """A client of the app served by a real uvicorn; every response is contract-checked."""
-    with serving(app) as base_url, httpx.Client(
-        base_url=base_url, event_hooks={"response": [check_response]}, timeout=30
-    ) as http:
+    with (
+        serving(app) as base_url,
+        httpx.Client(
+            base_url=base_url, event_hooks={"response": [check_response]}, timeout=30
+        ) as http,
+    ):
         yield http
 
 

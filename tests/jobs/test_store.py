@@ -95,9 +95,7 @@ def test_complete_records_result_and_is_fenced(system: System, owner: str) -> No
     assert not system.store.complete(job, "w1", {"artifact_id": "doc_y"})
 
 
-def test_retry_requeues_at_the_decided_time(
-    system: System, owner: str, clock: ManualClock
-) -> None:
+def test_retry_requeues_at_the_decided_time(system: System, owner: str, clock: ManualClock) -> None:
     job_id = enqueue(system, owner)
     job = claim_one(system)
     later = clock.now_ms() + 5_000
@@ -121,9 +119,7 @@ def test_give_up_fails_the_job_with_its_error(system: System, owner: str) -> Non
     assert (view.state, view.error) == (JobState.FAILED, ErrorInfo("RENDER_FAILED", "bad page"))
 
 
-def test_heartbeat_extends_only_held_leases(
-    system: System, owner: str, clock: ManualClock
-) -> None:
+def test_heartbeat_extends_only_held_leases(system: System, owner: str, clock: ManualClock) -> None:
     job_id = enqueue(system, owner)
     claim_one(system)
     before = state_of(system, job_id)["lease_expires_at"]

@@ -29,7 +29,5 @@ def enqueue(
 
 def state_of(system: System, job_id: str) -> dict[str, Any]:
     with system.engine.connect() as connection:
-        row = connection.execute(
-            sa.text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}
-        ).one()
+        row = connection.execute(sa.text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}).one()
     return dict(row._mapping)

@@ -75,6 +75,7 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     poll = JobPollRoute(
         api,
         reader=reader,
+        cache=system.job_cache(),
         authenticator=authenticator,
         retry_after_seconds=settings.retry_after_seconds,
     )

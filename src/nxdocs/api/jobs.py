@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from nxdocs.api.auth import UNAUTHORIZED, Authenticator
 from nxdocs.api.responses import error_response
 from nxdocs.errors import NotFoundError
+from nxdocs.jobs.poll_cache import CachedJob, JobCache
 from nxdocs.jobs.public import job_json
 from nxdocs.jobs.reader import JobReader
 
@@ -30,11 +31,13 @@ class JobPollRoute:
         app: ASGIApp,
         *,
         reader: JobReader,
+        cache: JobCache | None,
         authenticator: Authenticator,
         retry_after_seconds: int,
     ) -> None:
         self.app = app
         self.reader = reader
+        self.cache = cache
         self.authenticator = authenticator
         self.retry_after = (b"retry-after", str(retry_after_seconds).encode())
 
@@ -52,18 +55,37 @@ class JobPollRoute:
     async def _answer(
         self, job_id: str, owner_id: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        row = None
-        if len(job_id) <= _MAX_ID_LENGTH:
-            row = await self.reader.read(job_id, owner_id)
-        if row is None:
+        job = await self._job(job_id)
+        if job is None or job.owner_id != owner_id:
             await _NOT_FOUND(scope, receive, send)
             return
-        body, processing = job_json(row)
-        headers = [_JSON, (b"content-length", str(len(body)).encode())]
-        if processing:
+        headers = [_JSON, (b"content-length", str(len(job.body)).encode())]
+        if job.processing:
             headers.append(self.retry_after)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": job.body})
+
+    async def _job(self, job_id: str) -> CachedJob | None:
+        if len(job_id) > _MAX_ID_LENGTH:
+            return None
+        if self.cache is None:
+            return await self._read(job_id)
+        cached = self.cache.get(job_id)
+        if cached is not None:
+            return cached
+        token = self.cache.token()
+        job = await self._read(job_id)
+        if job is not None:
+            self.cache.put(job_id, job, token)
+        return job
+
+    async def _read(self, job_id: str) -> CachedJob | None:
+        found = await self.reader.read(job_id)
+        if found is None:
+            return None
+        owner_id, row = found
+        body, processing = job_json(row)
+        return CachedJob(owner_id, body, processing)
 
 
 def _poll_job_id(scope: Scope) -> str | None:

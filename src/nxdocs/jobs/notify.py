@@ -1,4 +1,4 @@
-"""Wake-ups: workers learn of new jobs, waiters of finished ones, without polling.
+"""Wake-ups: workers learn of new jobs, API nodes of updated ones, without polling.
 
 Both notifications are hints. Whoever acts on one re-reads the database, and
 a fallback poll covers any hint that is lost, so a missed wake-up costs
@@ -14,15 +14,19 @@ from typing import Protocol
 import sqlalchemy as sa
 
 Listener = Callable[[str | None], None]
-"""Called with a finished job's id, or with None when new jobs are available."""
+"""Called with an updated job's id, None when new jobs are available, or
+`RESYNC` when notifications may have been missed (anything may have changed)."""
+
+RESYNC = "*"
 
 
 class Notifier(Protocol):
     def jobs_available(self, connection: sa.Connection) -> None:
         """Called inside the transaction that made jobs claimable."""
 
-    def job_finished(self, connection: sa.Connection, job_id: str) -> None:
-        """Called inside the transaction that made a job terminal."""
+    def job_updated(self, connection: sa.Connection, job_id: str) -> None:
+        """Called inside the transaction that changed what the API shows of a job
+        (its progress or its terminal state)."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Register a listener; returns the function that removes it."""
@@ -72,7 +76,7 @@ class InProcessNotifier(Fanout):
     def jobs_available(self, connection: sa.Connection) -> None:
         connection.info.setdefault(self._PENDING, {})[None] = None
 
-    def job_finished(self, connection: sa.Connection, job_id: str) -> None:
+    def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.info.setdefault(self._PENDING, {})[job_id] = None
 
     def _on_commit(self, connection: sa.Connection) -> None:

@@ -9,7 +9,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from nxdocs.jobs.notify import Fanout
+from nxdocs.jobs.notify import RESYNC, Fanout
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ class PostgresNotifier(Fanout):
 
     PostgreSQL delivers a notification only when its transaction commits, and
     drops it on rollback, which is exactly the moment listeners should wake.
+    Listeners get `RESYNC` once listening starts and whenever the connection
+    is lost, because notifications sent while nobody listened are gone.
     """
 
     def __init__(self, database_url: str) -> None:
@@ -30,12 +32,17 @@ class PostgresNotifier(Fanout):
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._stop = threading.Event()
+        self._listening = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def listening(self) -> bool:
+        return self._listening.is_set()
 
     def jobs_available(self, connection: sa.Connection) -> None:
         connection.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
-    def job_finished(self, connection: sa.Connection, job_id: str) -> None:
+    def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.execute(
             sa.text("SELECT pg_notify(:channel, :job_id)"), {"channel": CHANNEL, "job_id": job_id}
         )
@@ -58,14 +65,25 @@ class PostgresNotifier(Fanout):
                     "notification listener lost its connection (%s); reconnecting",
                     type(exc).__name__,
                 )
-                # Anything signalled while we were away is found by the fallback poll;
-                # waking everyone now makes that happen at once.
-                self.publish(None)
-                self._stop.wait(_RECONNECT_SECONDS)
+            finally:
+                self._listening.clear()
+                self.publish(RESYNC)
+            self._stop.wait(_RECONNECT_SECONDS)
 
     def _listen_once(self) -> None:
-        with psycopg.connect(self._dsn, autocommit=True) as connection:
+        # TCP keepalives notice a dead peer in about 10 s instead of the kernel's
+        # two hours, so listeners are told to resync promptly.
+        with psycopg.connect(
+            self._dsn,
+            autocommit=True,
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+        ) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
+            self._listening.set()
+            self.publish(RESYNC)
             while not self._stop.is_set():
                 for notification in connection.notifies(timeout=_STOP_CHECK_SECONDS):
                     self.publish(notification.payload or None)

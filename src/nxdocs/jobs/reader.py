@@ -8,8 +8,8 @@ from nxdocs.jobs.public import JobRow
 
 
 class JobReader(Protocol):
-    async def read(self, job_id: str, owner_id: str) -> JobRow | None:
-        """The job if it exists and belongs to `owner_id`."""
+    async def read(self, job_id: str) -> tuple[str, JobRow] | None:
+        """(owner id, row) of the job, or None. The caller checks the owner."""
 
     async def open(self) -> None: ...
 

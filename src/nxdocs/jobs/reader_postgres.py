@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from nxdocs.jobs.public import JOB_COLUMNS, JobRow
 
-_SQL = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s AND owner_id = %s"  # noqa: S608 (constant)
+_SQL = f"SELECT owner_id, {JOB_COLUMNS} FROM jobs WHERE id = %s"  # noqa: S608 (constant)
 
 
 class PostgresJobReader:
@@ -27,11 +27,11 @@ class PostgresJobReader:
     async def open(self) -> None:
         await self._pool.open()
 
-    async def read(self, job_id: str, owner_id: str) -> JobRow | None:
+    async def read(self, job_id: str) -> tuple[str, JobRow] | None:
         async with self._pool.connection() as connection:
-            cursor = await connection.execute(_SQL, (job_id, owner_id))
+            cursor = await connection.execute(_SQL, (job_id,))
             row = await cursor.fetchone()
-        return None if row is None else JobRow(*row)
+        return None if row is None else (row[0], JobRow(*row[1:]))
 
     async def close(self) -> None:
         await self._pool.close()

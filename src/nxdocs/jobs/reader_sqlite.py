@@ -13,7 +13,7 @@ from pathlib import Path
 from nxdocs.db.engine import configure_sqlite_connection
 from nxdocs.jobs.public import JOB_COLUMNS, JobRow
 
-_SQL = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ? AND owner_id = ?"  # noqa: S608 (constant)
+_SQL = f"SELECT owner_id, {JOB_COLUMNS} FROM jobs WHERE id = ?"  # noqa: S608 (constant)
 
 
 class SqliteJobReader:
@@ -28,11 +28,11 @@ class SqliteJobReader:
         configure_sqlite_connection(self._connection)
         self._connection.execute("PRAGMA query_only=ON")
 
-    async def read(self, job_id: str, owner_id: str) -> JobRow | None:
+    async def read(self, job_id: str) -> tuple[str, JobRow] | None:
         if self._connection is None:
             raise RuntimeError("SqliteJobReader.read() before open()")
-        row = self._connection.execute(_SQL, (job_id, owner_id)).fetchone()
-        return None if row is None else JobRow(*row)
+        row = self._connection.execute(_SQL, (job_id,)).fetchone()
+        return None if row is None else (row[0], JobRow(*row[1:]))
 
     async def close(self) -> None:
         if self._connection is not None:

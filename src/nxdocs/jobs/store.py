@@ -1,5 +1,10 @@
 """The job store port: every read and write of the jobs table goes through here.
 
+`updated_at` moves only when what the API shows of a job changes: its
+progress or its terminal state. Claims, retries and lease recoveries keep the
+public object as it was ("processing"), and every visible change is announced
+with `Notifier.job_updated` in its transaction, which keeps API caches coherent.
+
 Writes that a worker makes on a claimed job are fenced by (worker, attempt):
 a worker whose lease expired and whose job was claimed again can no longer
 change it, so a slow or resurrected worker never overwrites a newer attempt.
@@ -125,6 +130,8 @@ class JobStore:
                 .where(*_held(job, worker_id))
                 .values(progress_done=done, progress_total=total, updated_at=self.clock.now_ms())
             )
+            if updated.rowcount == 1:
+                self.notifier.job_updated(connection, job.id)
         return updated.rowcount == 1
 
     def complete(self, job: ClaimedJob, worker_id: str, result: dict[str, Any]) -> bool:
@@ -144,7 +151,7 @@ class JobStore:
             if updated.rowcount != 1:
                 return False
             self.hooks.on_succeeded(connection, job, result)
-            self.notifier.job_finished(connection, job.id)
+            self.notifier.job_updated(connection, job.id)
         return True
 
     def fail(
@@ -164,7 +171,6 @@ class JobStore:
                     error_message=error.message,
                     worker_id=None,
                     lease_expires_at=None,
-                    updated_at=self.clock.now_ms(),
                 )
             )
             return updated.rowcount == 1
@@ -185,7 +191,7 @@ class JobStore:
         if updated.rowcount != 1:
             return False
         self.hooks.on_failed(connection, job, error)
-        self.notifier.job_finished(connection, job.id)
+        self.notifier.job_updated(connection, job.id)
         return True
 
     def release(self, worker_id: str, job_ids: Iterable[str]) -> int:
@@ -211,7 +217,6 @@ class JobStore:
                     run_at=now,
                     worker_id=None,
                     lease_expires_at=None,
-                    updated_at=now,
                 )
             )
             if released.rowcount:
@@ -235,7 +240,6 @@ class JobStore:
                     run_at=now,
                     worker_id=None,
                     lease_expires_at=None,
-                    updated_at=now,
                 )
             ).rowcount
             if requeued:
@@ -257,7 +261,7 @@ class JobStore:
                 job = _claimed(row._mapping)
                 error = ErrorInfo(ATTEMPTS_EXHAUSTED, _lost_message(job.attempt))
                 self.hooks.on_failed(connection, job, error)
-                self.notifier.job_finished(connection, job.id)
+                self.notifier.job_updated(connection, job.id)
         return requeued + len(exhausted)
 
 

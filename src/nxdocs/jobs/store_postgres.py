@@ -27,8 +27,7 @@ class PostgresJobStore(JobStore):
         SET state = 'running',
             attempts = jobs.attempts + 1,
             worker_id = :worker_id,
-            lease_expires_at = :lease_expires_at,
-            updated_at = :now
+            lease_expires_at = :lease_expires_at
         FROM picked
         WHERE jobs.id = picked.id
         RETURNING jobs.id, jobs.owner_id, jobs.type, jobs.payload,

@@ -18,8 +18,7 @@ class SqliteJobStore(JobStore):
         SET state = 'running',
             attempts = attempts + 1,
             worker_id = :worker_id,
-            lease_expires_at = :lease_expires_at,
-            updated_at = :now
+            lease_expires_at = :lease_expires_at
         WHERE id IN (
             SELECT id FROM jobs
             WHERE state = 'queued' AND run_at <= :now

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from nxdocs.ids import new_id
 from nxdocs.jobs.execute import Executor, RunningJob
 from nxdocs.jobs.handlers import HandlerRegistry
+from nxdocs.jobs.notify import RESYNC
 from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import JobStore
 
@@ -81,7 +82,7 @@ class Worker:
         self._wake.set()
 
     def _on_notification(self, job_id: str | None) -> None:
-        if job_id is None:
+        if job_id is None or job_id == RESYNC:
             self._wake.set()
 
     def _claim_into(self, pool: ThreadPoolExecutor) -> bool:
