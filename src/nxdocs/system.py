@@ -39,24 +39,19 @@ class System:
     registry: HandlerRegistry
     _postgres_listener: PostgresNotifier | None = field(default=None, repr=False)
 
-    def job_reader(self) -> JobReader:
-        path = sqlite_path(self.settings.resolved_database_url())
+    def poll_path(self) -> tuple[JobReader, JobCache]:
+        """The poll route's reader, and its cache kept coherent for this database."""
+        url = self.settings.resolved_database_url()
+        path = sqlite_path(url)
         if path is not None:
-            return SqliteJobReader(path)
-        return PostgresJobReader(self.settings.resolved_database_url())
-
-    def job_cache(self) -> JobCache | None:
-        """A poll cache, where every writer's changes reach this process (PostgreSQL).
-
-        On SQLite, other processes on the same file would change jobs unseen, and
-        the direct read is cheap anyway, so there is none.
-        """
+            sqlite_reader = SqliteJobReader(path)
+            return sqlite_reader, JobCache(is_live=lambda: True, version=sqlite_reader.data_version)
         listener = self._postgres_listener
         if listener is None:
-            return None
+            raise RuntimeError("a PostgreSQL system always has a listener")
         cache = JobCache(is_live=lambda: listener.listening)
         listener.subscribe(cache.on_notification)
-        return cache
+        return PostgresJobReader(url), cache
 
     def worker_config(self) -> WorkerConfig:
         s = self.settings

@@ -42,7 +42,7 @@ class NxdocsApp:
 
 def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     """The API for `system`; with `embedded_worker`, it also runs jobs in-process."""
-    reader = system.job_reader()
+    reader, cache = system.poll_path()
     settings = system.settings
 
     @asynccontextmanager
@@ -75,7 +75,7 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     poll = JobPollRoute(
         api,
         reader=reader,
-        cache=system.job_cache(),
+        cache=cache,
         authenticator=authenticator,
         retry_after_seconds=settings.retry_after_seconds,
     )

@@ -31,7 +31,7 @@ class JobPollRoute:
         app: ASGIApp,
         *,
         reader: JobReader,
-        cache: JobCache | None,
+        cache: JobCache,
         authenticator: Authenticator,
         retry_after_seconds: int,
     ) -> None:
@@ -68,8 +68,6 @@ class JobPollRoute:
     async def _job(self, job_id: str) -> CachedJob | None:
         if len(job_id) > _MAX_ID_LENGTH:
             return None
-        if self.cache is None:
-            return await self._read(job_id)
         cached = self.cache.get(job_id)
         if cached is not None:
             return cached

@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from nxdocs.jobs.errors import JobError
 from nxdocs.jobs.handlers import HandlerRegistry
@@ -17,6 +18,20 @@ from nxdocs.logs import exception_summary
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = ErrorInfo("INTERNAL_ERROR", "An internal error occurred while running the job.")
+
+
+@dataclass(frozen=True, slots=True)
+class Succeeded:
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    error: ErrorInfo
+    retryable: bool
+
+
+Outcome = Succeeded | Failed
 
 
 @dataclass
@@ -51,21 +66,31 @@ class Executor:
     rng: random.Random
 
     def execute(self, running: RunningJob) -> None:
-        job = running.job
         if running.lease_lost():
             return  # released at shutdown before it started: another worker runs it
+        outcome = self._run(running)
+        job = running.job
+        if running.lease_lost():
+            # Another worker may own the job now, or we are shutting down and
+            # released it: the fenced write would be refused anyway.
+            log.warning("job %s attempt %d lost its lease; outcome dropped", job.id, job.attempt)
+        elif isinstance(outcome, Succeeded):
+            if not self.store.complete(job, self.worker_id, outcome.result):
+                log.warning("job %s finished after its lease was lost; result dropped", job.id)
+        else:
+            self._report_failure(job, outcome.error, retryable=outcome.retryable)
+
+    def _run(self, running: RunningJob) -> Outcome:
+        job = running.job
         try:
-            result = self.registry.get(job.type).run(job, running)
+            return Succeeded(self.registry.get(job.type).run(job, running))
         except JobError as exc:
             log.info("job %s attempt %d failed: %s", job.id, job.attempt, exc.code)
-            self._report_failure(job, ErrorInfo(exc.code, exc.message), retryable=exc.retryable)
+            return Failed(ErrorInfo(exc.code, exc.message), retryable=exc.retryable)
         except Exception as exc:
             # The client sees a safe message; operators get where it was raised.
             log.error("job %s attempt %d raised %s", job.id, job.attempt, exception_summary(exc))
-            self._report_failure(job, INTERNAL_ERROR, retryable=True)
-        else:
-            if not self.store.complete(job, self.worker_id, result):
-                log.warning("job %s finished after its lease was lost; result dropped", job.id)
+            return Failed(INTERNAL_ERROR, retryable=True)
 
     def _report_failure(self, job: ClaimedJob, error: ErrorInfo, *, retryable: bool) -> None:
         decision: RetryDecision = GiveUp()

@@ -34,6 +34,13 @@ class SqliteJobReader:
         row = self._connection.execute(_SQL, (job_id,)).fetchone()
         return None if row is None else (row[0], JobRow(*row[1:]))
 
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (see `JobCache`)."""
+        if self._connection is None:
+            return -1
+        version: int = self._connection.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
     async def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
