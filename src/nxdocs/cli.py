@@ -18,13 +18,16 @@ from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
 from nxdocs.jobs.worker import Worker
 from nxdocs.logs import configure_logging
+from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 
 app = typer.Typer(help="nxdocs: the NextDocs public API v1, self-hosted.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+brands_app = typer.Typer(help="Create and list brands.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(brands_app, name="brands")
 app.add_typer(db_app, name="db")
 console = Console()
 
@@ -215,18 +218,15 @@ def keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> Non
         keys = system.keys.list()
     finally:
         system.close()
-    table = Table("id", "name", "owner", "prefix", "created", "revoked")
+    table = Table("name", "prefix", "created", "revoked")
+    # Ids are what `keys revoke` and `--owner` take: never truncate them.
+    table.add_column("id", no_wrap=True, min_width=28)
+    table.add_column("owner", no_wrap=True, min_width=29)
     for key in keys:
         revoked = format_timestamp(key.revoked_at) if key.revoked_at else ""
-        table.add_row(
-            key.id,
-            key.name,
-            key.owner_id,
-            key.prefix + "...",
-            format_timestamp(key.created_at),
-            revoked,
-        )
-    console.print(table)
+        created = format_timestamp(key.created_at)
+        table.add_row(key.name, key.prefix + "...", created, revoked, key.id, key.owner_id)
+    Console(width=max(console.width, 160)).print(table)
 
 
 @keys_app.command("revoke")
@@ -245,6 +245,55 @@ def keys_revoke(
         console.print(f"[red]No active key with id {key_id}.[/red]")
         raise typer.Exit(1)
     console.print(f"revoked {key_id}")
+
+
+@brands_app.command("create")
+def brands_create(
+    name: Annotated[str, typer.Option("--name", help="The brand's name.")],
+    owner: Annotated[str, typer.Option("--owner", help="Owner id (user_...), see `keys list`.")],
+    ai_instruction: Annotated[
+        str | None, typer.Option("--ai-instruction", help="Guidance given to generation.")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="Theme id, e.g. theme_midnight.")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a brand for an owner; artifacts select it with `brand_id`."""
+    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        if not system.keys.owner_exists(owner):
+            console.print(f"[red]No owner with id {owner}.[/red]")
+            raise typer.Exit(1)
+        brand = system.brands.create(owner, name, ai_instruction, theme)
+    except UnknownThemeError:
+        console.print(
+            f"[red]No theme with id {theme}; built in: {', '.join(BUILTIN_THEMES)}.[/red]"
+        )
+        raise typer.Exit(1) from None
+    finally:
+        system.close()
+    typer.echo(brand.id)
+
+
+@brands_app.command("list")
+def brands_list(
+    owner: Annotated[str, typer.Option("--owner", help="Owner id (user_...).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List an owner's brands."""
+    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        brands, _ = system.brands.list(owner, limit=20, after=None)
+    finally:
+        system.close()
+    table = Table("name", "theme", "ai instruction")
+    table.add_column("id", no_wrap=True, min_width=30)
+    for brand in brands:
+        table.add_row(brand.name, brand.theme_id or "", brand.ai_instruction or "", brand.id)
+    Console(width=max(console.width, 160)).print(table)
 
 
 def _print_first_key(system: System) -> None:

@@ -94,3 +94,8 @@ class UnsupportedMediaTypeError(ApiError):
 
 class InternalError(ApiError):
     """500: a bug; the details go to the log, never to the client."""
+
+
+def invalid(field: str, message: str) -> ValidationFailedError:
+    """A 400 naming one field, e.g. `raise invalid("theme_id", "no such theme")`."""
+    return ValidationFailedError(details=[{"field": field, "message": message}])

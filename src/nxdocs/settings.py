@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,21 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     retry_after_seconds: int = Field(default=1, ge=1, description="Retry-After on processing jobs.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    sync_wait_seconds: float = Field(
+        default=60.0, ge=0, description="How long sync creates wait before answering 202."
+    )
+    max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Request body limit.")
+    max_content_bytes: int = Field(default=1_000_000, ge=1, description="Artifact content limit.")
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. https://host/v1; unset: none."
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr = SecretStr("")
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    monthly_export_limit: int = Field(
+        default=1000, ge=0, description="Exports per owner per month."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

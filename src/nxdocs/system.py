@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from nxdocs.artifacts.handler import ArtifactCreateHandler
+from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.auth.keys import KeyStore
+from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
 from nxdocs.db.engine import create_engine, sqlite_path
 from nxdocs.db.migrate import upgrade
+from nxdocs.generate import LlmGenerator
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.notify import InProcessNotifier, Notifier
 from nxdocs.jobs.notify_postgres import PostgresNotifier
@@ -37,6 +41,9 @@ class System:
     store: JobStore
     keys: KeyStore
     registry: HandlerRegistry
+    artifacts: ArtifactStore
+    brands: BrandStore
+    llm: LlmGenerator | None = None
     _postgres_listener: PostgresNotifier | None = field(default=None, repr=False)
 
     def poll_path(self) -> tuple[JobReader, JobCache]:
@@ -69,6 +76,8 @@ class System:
             self._postgres_listener.start()
 
     def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
         if self._postgres_listener is not None:
             self._postgres_listener.stop()
         self.engine.dispose()
@@ -91,6 +100,9 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         listener = PostgresNotifier(url)
         notifier = listener
         store = PostgresJobStore(engine, clock, notifier, registry)
+    artifacts = ArtifactStore(store, clock, settings.max_attempts)
+    llm = _llm_generator(settings)
+    registry.register(ArtifactCreateHandler(artifacts, llm))
     return System(
         settings=settings,
         engine=engine,
@@ -99,5 +111,20 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         store=store,
         keys=KeyStore(engine, clock),
         registry=registry,
+        artifacts=artifacts,
+        brands=BrandStore(engine, clock),
+        llm=llm,
         _postgres_listener=listener,
+    )
+
+
+def _llm_generator(settings: Settings) -> LlmGenerator | None:
+    if not settings.llm_base_url:
+        return None
+    return LlmGenerator(
+        settings.llm_base_url,
+        settings.llm_model,
+        settings.llm_api_key.get_secret_value(),
+        settings.llm_timeout_seconds,
+        settings.llm_max_attempts,
     )

@@ -14,15 +14,17 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from nxdocs import __version__
-from nxdocs.api import health
+from nxdocs.api import artifacts, health, styling
 from nxdocs.api.auth import Authenticator, AuthMiddleware
 from nxdocs.api.contain import ContainErrors
 from nxdocs.api.errors import install_error_handlers
 from nxdocs.api.jobs import JobPollRoute
+from nxdocs.api.limits import BodyLimits
 from nxdocs.api.openapi import install_openapi
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.jobs.runner import WorkerThread
+from nxdocs.jobs.waiter import JobWaiter
 from nxdocs.jobs.worker import Worker
 from nxdocs.system import System
 
@@ -67,10 +69,15 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
     )
+    api.state.system = system
+    api.state.waiter = JobWaiter(system.store, settings.poll_interval_seconds)
     install_error_handlers(api)
     install_openapi(api)
-    api.include_router(health.router)
+    for router in (health.router, artifacts.router, styling.router):
+        api.include_router(router)
     authenticator = Authenticator(KeyCache(system.keys.owner_of, settings.auth_cache_seconds))
+    # The last added runs first: the key is checked before the body is read.
+    api.add_middleware(BodyLimits, max_bytes=settings.max_request_bytes)
     api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)
     poll = JobPollRoute(
         api,

@@ -135,6 +135,10 @@ class KeyStore:
         connection.execute(owners.insert().values(id=owner_id, created_at=now, updated_at=now))
         return owner_id
 
+    def owner_exists(self, owner_id: str) -> bool:
+        with self.engine.connect() as connection:
+            return self._owner_exists(connection, owner_id)
+
     def _owner_exists(self, connection: sa.Connection, owner_id: str) -> bool:
         found = connection.execute(sa.select(owners.c.id).where(owners.c.id == owner_id)).first()
         return found is not None

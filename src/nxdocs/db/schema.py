@@ -71,3 +71,41 @@ jobs = sa.Table(
     ),
     sa.Index("ix_jobs_owner_created", "owner_id", "created_at"),
 )
+
+brands = sa.Table(
+    "brands",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("ai_instruction", sa.Text, nullable=True),
+    sa.Column("theme_id", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_brands_owner_created", "owner_id", "created_at"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), nullable=False),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("page_count", sa.Integer, nullable=True),
+    sa.Column("brand_id", sa.String(40), nullable=True),
+    sa.Column("theme_id", sa.String(40), nullable=True),
+    # What the client asked for (prompt, content, ...), read by the job.
+    sa.Column("request", sa.Text, nullable=False),
+    # The generated page model (nxdocs.pages.Document) and how it was made.
+    sa.Column("document", sa.Text, nullable=True),
+    sa.Column("generation", sa.Text, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Newest-first listing per owner with (created_at, id) as the cursor.
+    sa.Index("ix_artifacts_owner_created", "owner_id", "created_at", "id"),
+)

@@ -1,0 +1,36 @@
+"""Themes (built in) and the owner's brands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from nxdocs.api.deps import After, Limit, Owner, SystemDep
+from nxdocs.api.lists import list_object
+from nxdocs.brands import Brand
+from nxdocs.errors import NotFoundError
+from nxdocs.render.themes import BUILTIN_THEMES
+
+router = APIRouter(prefix="/v1", tags=["styling"])
+
+
+@router.get("/themes", summary="List themes")
+def list_themes() -> dict[str, Any]:
+    themes = [theme.to_api() for theme in BUILTIN_THEMES.values()]
+    return {"object": "list", "data": themes, "has_more": False}
+
+
+@router.get("/brands", summary="List brands, newest first")
+def list_brands(
+    owner: Owner, system: SystemDep, limit: Limit = 20, after: After = None
+) -> dict[str, Any]:
+    return list_object(lambda: system.brands.list(owner, limit=limit, after=after), Brand.to_api)
+
+
+@router.get("/brands/{brand_id}", summary="Get a brand")
+def get_brand(brand_id: str, owner: Owner, system: SystemDep) -> dict[str, Any]:
+    brand = system.brands.get(owner, brand_id)
+    if brand is None:
+        raise NotFoundError()
+    return brand.to_api()

@@ -1,0 +1,1 @@
+"""Artifacts: generated documents and presentations, made by `artifact.create` jobs."""
