@@ -75,13 +75,29 @@ def bench_backend(name: str, database_url: str, args: argparse.Namespace) -> Non
         stack.enter_context(running([NXDOCS, "serve", "--no-worker", "--port", str(port)], env))
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/health")
-        body = httpx.get(f"{base}/v1/jobs/{completed}", headers={"Authorization": f"Bearer {key}"}).content
+        body = httpx.get(
+            f"{base}/v1/jobs/{completed}", headers={"Authorization": f"Bearer {key}"}
+        ).content
         body_file = Path(tmp) / "body.json"
         body_file.write_bytes(body)
-        stack.enter_context(running([sys.executable, str(ROOT / "bench" / "bare_app.py"), str(bare_port), str(body_file)]))
+        stack.enter_context(
+            running(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "bare_app.py"),
+                    str(bare_port),
+                    str(body_file),
+                ]
+            )
+        )
         wait_for_http(f"http://127.0.0.1:{bare_port}/v1/jobs/x")
         wrk(f"{base}/v1/jobs/{completed}", key, 2, args.connections)  # warm-up
-        bare = wrk(f"http://127.0.0.1:{bare_port}/v1/jobs/{completed}", None, args.seconds, args.connections)
+        bare = wrk(
+            f"http://127.0.0.1:{bare_port}/v1/jobs/{completed}",
+            None,
+            args.seconds,
+            args.connections,
+        )
         for label, job_id in (("completed", completed), ("processing", processing)):
             ours = wrk(f"{base}/v1/jobs/{job_id}", key, args.seconds, args.connections)
             print(

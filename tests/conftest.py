@@ -18,6 +18,7 @@ import pytest
 
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
+from tests.support import handlers
 from tests.support.clock import ManualClock
 
 POSTGRES_URL = os.environ.get(
@@ -80,5 +81,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
     built = build_system(settings, clock=clock)
+    handlers.install(built)  # engine tests run scripted handlers, not the real ones
     yield built
     built.close()

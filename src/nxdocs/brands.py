@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from nxdocs.clock import Clock, format_timestamp
+from nxdocs.db.engine import read_only
 from nxdocs.db.pagination import newest_first
 from nxdocs.db.schema import brands
 from nxdocs.ids import new_id
@@ -42,6 +43,7 @@ class Brand:
 class BrandStore:
     def __init__(self, engine: sa.Engine, clock: Clock) -> None:
         self.engine = engine
+        self.reads = read_only(self.engine)
         self.clock = clock
 
     def create(
@@ -57,13 +59,13 @@ class BrandStore:
         return brand
 
     def get(self, owner_id: str, brand_id: str) -> Brand | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 sa.select(brands).where(brands.c.id == brand_id, brands.c.owner_id == owner_id)
             ).one_or_none()
         return None if row is None else Brand(**row._mapping)
 
     def list(self, owner_id: str, *, limit: int, after: str | None) -> tuple[Sequence[Brand], bool]:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows, has_more = newest_first(connection, brands, owner_id, limit=limit, after=after)
         return [Brand(**row._mapping) for row in rows], has_more

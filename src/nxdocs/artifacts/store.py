@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from nxdocs.artifacts.model import FAILED, GENERATING, READY, Artifact
 from nxdocs.clock import Clock
+from nxdocs.db.engine import read_only
 from nxdocs.db.pagination import newest_first
 from nxdocs.db.schema import artifacts
 from nxdocs.generate import GeneratedArtifact, GenerationRequest
@@ -40,6 +41,7 @@ class ArtifactStore:
     def __init__(self, jobs: JobStore, clock: Clock, max_attempts: int) -> None:
         self.jobs = jobs
         self.engine = jobs.engine
+        self.reads = read_only(self.engine)
         self.clock = clock
         self.max_attempts = max_attempts
 
@@ -78,7 +80,7 @@ class ArtifactStore:
         return found
 
     def get(self, owner_id: str, artifact_id: str) -> Artifact | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 sa.select(artifacts).where(
                     artifacts.c.id == artifact_id, artifacts.c.owner_id == owner_id
@@ -89,7 +91,7 @@ class ArtifactStore:
     def list(
         self, owner_id: str, *, limit: int, after: str | None
     ) -> tuple[Sequence[Artifact], bool]:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows, has_more = newest_first(connection, artifacts, owner_id, limit=limit, after=after)
         return [_artifact(row._mapping) for row in rows], has_more
 
@@ -105,7 +107,7 @@ class ArtifactStore:
 
     def generation_request(self, artifact_id: str) -> GenerationRequest | None:
         """What the job must generate, or None if the artifact was deleted meanwhile."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             stored = connection.execute(
                 sa.select(artifacts.c.request).where(artifacts.c.id == artifact_id)
             ).scalar_one_or_none()
@@ -127,7 +129,7 @@ class ArtifactStore:
             )
 
     def document(self, artifact_id: str) -> Document | None:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             stored = connection.execute(
                 sa.select(artifacts.c.document).where(artifacts.c.id == artifact_id)
             ).scalar_one_or_none()

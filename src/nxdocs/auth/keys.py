@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from nxdocs.clock import Clock
+from nxdocs.db.engine import read_only
 from nxdocs.db.schema import api_keys, owners
 from nxdocs.ids import new_id
 
@@ -58,6 +59,7 @@ class KeyInfo:
 class KeyStore:
     def __init__(self, engine: sa.Engine, clock: Clock) -> None:
         self.engine = engine
+        self.reads = read_only(self.engine)
         self.clock = clock
 
     def create(
@@ -87,7 +89,7 @@ class KeyStore:
         return CreatedKey(key_id, owner_id, name, secret)
 
     def list(self) -> list[KeyInfo]:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             rows = connection.execute(
                 sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
             ).all()
@@ -105,7 +107,7 @@ class KeyStore:
         return result.rowcount == 1
 
     def count(self) -> int:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return int(
                 connection.execute(sa.select(sa.func.count()).select_from(api_keys)).scalar_one()
             )
@@ -114,7 +116,7 @@ class KeyStore:
         """The owner of an active key, or None. Looks up by digest, then compares
         digests in constant time, so neither step's timing depends on the secret."""
         digest = hash_key(key)
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 sa.select(api_keys.c.owner_id, api_keys.c.key_hash).where(
                     api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None)
@@ -136,7 +138,7 @@ class KeyStore:
         return owner_id
 
     def owner_exists(self, owner_id: str) -> bool:
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             return self._owner_exists(connection, owner_id)
 
     def _owner_exists(self, connection: sa.Connection, owner_id: str) -> bool:

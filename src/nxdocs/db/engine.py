@@ -5,7 +5,8 @@ writer waits instead of failing, and every transaction opened with
 `BEGIN IMMEDIATE` so it takes the write lock up front. Python's sqlite3
 module would otherwise start transactions lazily, and a read that later
 upgrades to a write can fail with "database is locked" however long the
-timeout (SQLAlchemy's documented recipe for pysqlite).
+timeout (SQLAlchemy's documented recipe for pysqlite). Transactions that only
+read go through `read_only(engine)` and begin deferred instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ def create_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+_READ_ONLY = "nxdocs_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same pool, for transactions that only read.
+
+    On SQLite they begin deferred, so a long writer never holds up a read;
+    on PostgreSQL this changes nothing.
+    """
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -48,7 +61,10 @@ def _sqlite_engine(url: str) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: in WAL, never waits for a writer
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -45,10 +45,14 @@ class RunningJob:
     lost: threading.Event = field(default_factory=threading.Event)
 
     def report_progress(self, done: int, total: int) -> None:
+        if self.lost.is_set():
+            return
         if not self.store.report_progress(self.job, self.worker_id, done, total):
             self.lost.set()
 
     def heartbeat(self) -> None:
+        if self.lost.is_set():
+            return
         held = self.store.heartbeat(self.worker_id, [self.job.id], self.lease_seconds)
         if self.job.id not in held:
             self.lost.set()

@@ -19,6 +19,7 @@ import orjson
 import sqlalchemy as sa
 
 from nxdocs.clock import Clock
+from nxdocs.db.engine import read_only
 from nxdocs.db.schema import jobs
 from nxdocs.jobs.model import ClaimedJob, ErrorInfo, JobState, JobView, NewJob
 from nxdocs.jobs.notify import Notifier
@@ -56,6 +57,7 @@ class JobStore:
         self, engine: sa.Engine, clock: Clock, notifier: Notifier, hooks: JobHooks | None = None
     ) -> None:
         self.engine = engine
+        self.reads = read_only(self.engine)
         self.clock = clock
         self.notifier = notifier
         self.hooks: JobHooks = hooks or NoHooks()
@@ -83,7 +85,7 @@ class JobStore:
 
     def get(self, job_id: str, owner_id: str) -> JobView | None:
         """The job if it exists and belongs to `owner_id`; another owner's job is None."""
-        with self.engine.connect() as connection:
+        with self.reads.connect() as connection:
             row = connection.execute(
                 sa.select(jobs).where(jobs.c.id == job_id, jobs.c.owner_id == owner_id)
             ).one_or_none()

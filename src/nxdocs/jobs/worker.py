@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from nxdocs.ids import new_id
@@ -20,6 +20,11 @@ from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
+
+# Released jobs' handlers are told their lease is lost; those that check
+# return within moments, and waiting for them keeps their threads from
+# touching the database after the worker has returned.
+_RELEASED_JOBS_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,16 @@ class Worker:
         )
         self._wake = threading.Event()
         self._in_flight: dict[str, RunningJob] = {}
+        self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._next_reap_ms = 0
 
     def run(self, stop: threading.Event) -> None:
         unsubscribe = self.store.notifier.subscribe(self._on_notification)
-        heartbeat = threading.Thread(target=self._heartbeat_loop, args=(stop,), daemon=True)
+        # Leases are renewed until the shutdown has finished or released every
+        # job, not just until `stop`: jobs run on through the grace period.
+        shut_down = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat_loop, args=(shut_down,), daemon=True)
         pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="job")
         heartbeat.start()
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
@@ -75,6 +84,7 @@ class Worker:
         finally:
             unsubscribe()
             self._shut_down(pool)
+            shut_down.set()
             log.info("worker %s stopped", self.worker_id)
 
     def stop_waiting(self) -> None:
@@ -96,15 +106,17 @@ class Worker:
             running = RunningJob(job, self.worker_id, self.store, self.config.lease_seconds)
             with self._lock:
                 self._in_flight[job.id] = running
-            pool.submit(self.executor.execute, running).add_done_callback(
-                self._finished_callback(job.id)
-            )
+            future = pool.submit(self.executor.execute, running)
+            with self._lock:
+                self._futures.add(future)
+            future.add_done_callback(self._finished_callback(job.id))
         return len(claimed) == free
 
     def _finished_callback(self, job_id: str) -> Callable[[Future[None]], None]:
-        def done(_future: Future[None]) -> None:
+        def done(future: Future[None]) -> None:
             with self._lock:
                 self._in_flight.pop(job_id, None)
+                self._futures.discard(future)
             self._wake.set()
 
         return done
@@ -148,3 +160,10 @@ class Worker:
         released = self.store.release(self.worker_id, [job.job.id for job in unfinished])
         if released:
             log.info("released %d unfinished job(s) back to the queue", released)
+        with self._lock:
+            running = list(self._futures)
+        _, still_running = wait(running, timeout=_RELEASED_JOBS_WAIT_SECONDS)
+        if still_running:
+            log.warning(
+                "%d released job(s) still running; their writes are refused", len(still_running)
+            )
