@@ -26,7 +26,7 @@ class NoopHandler:
     def __init__(self, job_type: str) -> None:
         self.type = job_type
 
-    def run(self, job: ClaimedJob, context: JobContext) -> dict[str, Any]:  # noqa: ARG002
+    def run(self, job: ClaimedJob, context: JobContext) -> dict[str, Any]:
         return {"artifact_id": job.payload.get("artifact_id", "doc_noop")}
 
     def on_succeeded(
