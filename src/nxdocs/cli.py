@@ -16,7 +16,6 @@ from nxdocs.api.app import create_app
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
-from nxdocs.jobs.worker import Worker
 from nxdocs.logs import configure_logging
 from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
 from nxdocs.settings import Settings
@@ -158,7 +157,7 @@ def worker(
 def run_worker_until_signalled(system: System) -> None:
     """Run a worker in this thread; SIGTERM/SIGINT start its graceful shutdown."""
     stop = threading.Event()
-    job_worker = Worker(system.store, system.registry, system.worker_config())
+    job_worker = system.worker()
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()

@@ -92,6 +92,14 @@ class UnsupportedMediaTypeError(ApiError):
     message = "Request bodies must be JSON (Content-Type: application/json)."
 
 
+class RateLimitedError(ApiError):
+    """429: too many requests, or a monthly quota is used up."""
+
+    status = 429
+    code = "RATE_LIMITED"
+    message = "Too many requests; retry later."
+
+
 class InternalError(ApiError):
     """500: a bug; the details go to the log, never to the client."""
 

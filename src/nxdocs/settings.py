@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
     llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    public_url: str | None = Field(
+        default=None, description="Base of download links; default http://<host>:<port>."
+    )
+    signing_secret: SecretStr | None = Field(
+        default=None, description="Key for download links; default: one kept in the database."
+    )
+    download_url_seconds: int = Field(default=7 * 86_400, ge=1, description="Download link life.")
+    export_retention_seconds: int = Field(
+        default=30 * 86_400, ge=1, description="How long export files are kept."
+    )
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    document_page_size: Literal["A4", "Letter"] = "A4"
+    png_dpi: int = Field(default=150, ge=10, le=600)
+    artifact_wait_seconds: float = Field(
+        default=600.0, ge=0, description="How long an export waits for its artifact."
+    )
     monthly_export_limit: int = Field(
         default=1000, ge=0, description="Exports per owner per month."
     )
@@ -60,6 +76,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'nxdocs.db').resolve()}"
+
+    def resolved_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

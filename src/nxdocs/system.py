@@ -16,6 +16,8 @@ from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
 from nxdocs.db.engine import create_engine, sqlite_path
 from nxdocs.db.migrate import upgrade
+from nxdocs.exports.handler import ExportRunHandler, RenderOptions
+from nxdocs.exports.store import ExportStore
 from nxdocs.generate import LlmGenerator
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.notify import InProcessNotifier, Notifier
@@ -28,8 +30,10 @@ from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import JobStore
 from nxdocs.jobs.store_postgres import PostgresJobStore
 from nxdocs.jobs.store_sqlite import SqliteJobStore
-from nxdocs.jobs.worker import WorkerConfig
+from nxdocs.jobs.worker import PeriodicTask, Worker, WorkerConfig
 from nxdocs.settings import Settings
+from nxdocs.storage.blobs import BlobStore, LocalBlobStore
+from nxdocs.storage.signing import LinkSigner, signing_secret
 
 
 @dataclass
@@ -43,6 +47,8 @@ class System:
     registry: HandlerRegistry
     artifacts: ArtifactStore
     brands: BrandStore
+    exports: ExportStore
+    blobs: BlobStore
     llm: LlmGenerator | None = None
     _postgres_listener: PostgresNotifier | None = field(default=None, repr=False)
 
@@ -59,6 +65,22 @@ class System:
         cache = JobCache(is_live=lambda: listener.listening)
         listener.subscribe(cache.on_notification)
         return PostgresJobReader(url), cache
+
+    def link_signer(self) -> LinkSigner:
+        secret = self.settings.signing_secret
+        key = signing_secret(self.engine, secret.get_secret_value() if secret else None)
+        return LinkSigner(key, self.settings.resolved_public_url())
+
+    def worker(self) -> Worker:
+        """A worker for this system, with its periodic maintenance (the export file purge)."""
+        settings = self.settings
+
+        def purge() -> int:
+            cutoff = self.clock.now_ms() - settings.export_retention_seconds * 1000
+            return self.exports.purge_files(self.blobs, cutoff)
+
+        tasks = [PeriodicTask("export file purge", settings.purge_interval_seconds, purge)]
+        return Worker(self.store, self.registry, self.worker_config(), periodic=tasks)
 
     def worker_config(self) -> WorkerConfig:
         s = self.settings
@@ -101,8 +123,14 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         notifier = listener
         store = PostgresJobStore(engine, clock, notifier, registry)
     artifacts = ArtifactStore(store, clock, settings.max_attempts)
+    exports = ExportStore(store, clock, settings.max_attempts)
+    blobs = LocalBlobStore(settings.data_dir / "files")
     llm = _llm_generator(settings)
     registry.register(ArtifactCreateHandler(artifacts, llm))
+    options = RenderOptions(
+        settings.document_page_size, settings.png_dpi, settings.artifact_wait_seconds
+    )
+    registry.register(ExportRunHandler(exports, artifacts, blobs, notifier, options))
     return System(
         settings=settings,
         engine=engine,
@@ -113,6 +141,8 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         registry=registry,
         artifacts=artifacts,
         brands=BrandStore(engine, clock),
+        exports=exports,
+        blobs=blobs,
         llm=llm,
         _postgres_listener=listener,
     )

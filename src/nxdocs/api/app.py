@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from nxdocs import __version__
-from nxdocs.api import artifacts, health, styling
+from nxdocs.api import artifacts, exports, files, health, me, styling
 from nxdocs.api.auth import Authenticator, AuthMiddleware
 from nxdocs.api.contain import ContainErrors
 from nxdocs.api.errors import install_error_handlers
@@ -23,12 +23,12 @@ from nxdocs.api.limits import BodyLimits
 from nxdocs.api.openapi import install_openapi
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
+from nxdocs.exports.links import DownloadLinks
 from nxdocs.jobs.runner import WorkerThread
 from nxdocs.jobs.waiter import JobWaiter
-from nxdocs.jobs.worker import Worker
 from nxdocs.system import System
 
-PUBLIC_PREFIXES = ("/v1/health",)
+PUBLIC_PREFIXES = ("/v1/health", "/v1/files/")
 
 
 class NxdocsApp:
@@ -53,7 +53,7 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         system.start_listening()
         worker = None
         if embedded_worker:
-            worker = WorkerThread(Worker(system.store, system.registry, system.worker_config()))
+            worker = WorkerThread(system.worker())
             worker.start()
         try:
             yield
@@ -71,9 +71,24 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     )
     api.state.system = system
     api.state.waiter = JobWaiter(system.store, settings.poll_interval_seconds)
+    api.state.signer = system.link_signer()
+    api.state.links = DownloadLinks(
+        api.state.signer,
+        system.blobs,
+        system.clock,
+        url_seconds=settings.download_url_seconds,
+        retention_seconds=settings.export_retention_seconds,
+    )
     install_error_handlers(api)
     install_openapi(api)
-    for router in (health.router, artifacts.router, styling.router):
+    for router in (
+        health.router,
+        artifacts.router,
+        exports.router,
+        files.router,
+        styling.router,
+        me.router,
+    ):
         api.include_router(router)
     authenticator = Authenticator(KeyCache(system.keys.owner_of, settings.auth_cache_seconds))
     # The last added runs first: the key is checked before the body is read.

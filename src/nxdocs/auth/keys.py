@@ -47,6 +47,16 @@ class CreatedKey:
 
 
 @dataclass(frozen=True)
+class Owner:
+    id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     id: str
     owner_id: str
@@ -136,6 +146,22 @@ class KeyStore:
         owner_id = new_id("user")
         connection.execute(owners.insert().values(id=owner_id, created_at=now, updated_at=now))
         return owner_id
+
+    def owner(self, owner_id: str) -> Owner | None:
+        with self.reads.connect() as connection:
+            row = connection.execute(sa.select(owners).where(owners.c.id == owner_id)).one_or_none()
+        return None if row is None else Owner(**row._mapping)
+
+    def update_owner(self, owner_id: str, **profile: str | None) -> bool:
+        """Set email, first_name or last_name; the others stay as they are."""
+        changes = {name: value for name, value in profile.items() if value is not None}
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                owners.update()
+                .where(owners.c.id == owner_id)
+                .values(**changes, updated_at=self.clock.now_ms())
+            )
+        return updated.rowcount == 1
 
     def owner_exists(self, owner_id: str) -> bool:
         with self.reads.connect() as connection:

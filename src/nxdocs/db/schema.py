@@ -109,3 +109,35 @@ artifacts = sa.Table(
     # Newest-first listing per owner with (created_at, id) as the cursor.
     sa.Index("ix_artifacts_owner_created", "owner_id", "created_at", "id"),
 )
+
+exports = sa.Table(
+    "exports",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), nullable=False),
+    sa.Column("artifact_id", sa.String(40), nullable=False),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("format", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("pages", sa.Text, nullable=True),
+    sa.Column("pages_exported", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(120), nullable=True),
+    sa.Column("file_name", sa.String(255), nullable=True),
+    sa.Column("file_key", sa.String(300), nullable=True),
+    sa.Column("file_size", sa.BigInteger, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("completed_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_exports_owner_created", "owner_id", "created_at"),
+    # The purge task finds kept files by completion time.
+    sa.Index("ix_exports_completed", "completed_at"),
+)
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.pool import ConnectionPoolEntry
 
 Listener = Callable[[str | None], None]
 """Called with an updated job's id, None when new jobs are available, or
@@ -58,20 +59,21 @@ class Fanout:
 
 
 class InProcessNotifier(Fanout):
-    """One process (SQLite): signal this process's listeners when the transaction commits.
+    """One process (SQLite): signal this process's listeners once the transaction commits.
 
-    Pending signals ride on the connection and are published by the engine's
-    commit hook, so a listener that re-reads the database sees the change;
-    a rollback drops them. Other processes on the same SQLite file fall back
-    to polling.
+    Pending signals ride on the connection and are published when it goes
+    back to the pool, which is after the commit has completed (SQLAlchemy's
+    "commit" event fires before the database commits, too early for a
+    listener that re-reads); a rollback drops them. Other processes on the
+    same SQLite file fall back to polling.
     """
 
     _PENDING = "nxdocs_pending_notifications"
 
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__()
-        sa.event.listen(engine, "commit", self._on_commit)
         sa.event.listen(engine, "rollback", self._on_rollback)
+        sa.event.listen(engine, "checkin", self._on_checkin)
 
     def jobs_available(self, connection: sa.Connection) -> None:
         connection.info.setdefault(self._PENDING, {})[None] = None
@@ -79,10 +81,10 @@ class InProcessNotifier(Fanout):
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.info.setdefault(self._PENDING, {})[job_id] = None
 
-    def _on_commit(self, connection: sa.Connection) -> None:
-        # A dict keeps insertion order and drops repeats of the same signal.
-        for job_id in connection.info.pop(self._PENDING, {}):
-            self.publish(job_id)
-
     def _on_rollback(self, connection: sa.Connection) -> None:
         connection.info.pop(self._PENDING, None)
+
+    def _on_checkin(self, _dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        # A dict keeps insertion order and drops repeats of the same signal.
+        for job_id in record.info.pop(self._PENDING, {}):
+            self.publish(job_id)

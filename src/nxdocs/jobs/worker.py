@@ -18,6 +18,7 @@ from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.notify import RESYNC
 from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import JobStore
+from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 # return within moments, and waiting for them keeps their threads from
 # touching the database after the worker has returned.
 _RELEASED_JOBS_WAIT_SECONDS = 5.0
+
+
+@dataclass
+class PeriodicTask:
+    """Maintenance a worker runs every `interval_seconds` between claims."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[], int]
+    next_due_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class Worker:
         registry: HandlerRegistry,
         config: WorkerConfig,
         worker_id: str | None = None,
+        periodic: list[PeriodicTask] | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -64,7 +76,10 @@ class Worker:
         self._in_flight: dict[str, RunningJob] = {}
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
-        self._next_reap_ms = 0
+        # Expired leases are recovered at half the lease, so a lost job waits at
+        # most 1.5 leases.
+        reap = PeriodicTask("lease recovery", config.lease_seconds / 2, store.reap_expired_leases)
+        self._periodic = [reap, *(periodic or [])]
 
     def run(self, stop: threading.Event) -> None:
         unsubscribe = self.store.notifier.subscribe(self._on_notification)
@@ -77,7 +92,7 @@ class Worker:
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
         try:
             while not stop.is_set():
-                self._reap_if_due()
+                self._run_periodic_tasks()
                 if not self._claim_into(pool):
                     self._wake.wait(self.config.poll_interval_seconds)
                     self._wake.clear()
@@ -121,14 +136,20 @@ class Worker:
 
         return done
 
-    def _reap_if_due(self) -> None:
+    def _run_periodic_tasks(self) -> None:
         now = self.store.clock.now_ms()
-        if now < self._next_reap_ms:
-            return
-        self._next_reap_ms = now + int(self.config.lease_seconds * 500)
-        reaped = self.store.reap_expired_leases()
-        if reaped:
-            log.info("recovered %d job(s) whose lease expired", reaped)
+        for task in self._periodic:
+            if now < task.next_due_ms:
+                continue
+            task.next_due_ms = now + int(task.interval_seconds * 1000)
+            try:
+                done = task.run()
+            except Exception as exc:
+                # Maintenance must never stop the worker; the next round retries.
+                log.error("%s failed: %s", task.name, exception_summary(exc))
+                continue
+            if done:
+                log.info("%s: %d item(s)", task.name, done)
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         # A third of the lease: two heartbeats can be missed before it expires.

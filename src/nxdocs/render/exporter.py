@@ -3,7 +3,7 @@
 This is the renderers' only entry point for the export handler. It chains
 HTML -> PDF -> PNG as needed, reports progress in pages, and turns a failure
 inside a rendering engine into `JobError("RENDER_FAILED")` with a message
-safe for the client; the traceback goes to the log.
+safe for the client; the log gets where it was raised (no traceback).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nxdocs.jobs.errors import JobError
+from nxdocs.logs import exception_summary
 from nxdocs.pages.model import Document
 from nxdocs.render.html import PageSize, render_html
 from nxdocs.render.images import ImageLoader
@@ -68,7 +69,7 @@ def render(
     except JobError:
         raise
     except Exception as exc:
-        logger.exception("rendering a %s export failed", fmt)
+        logger.error("rendering a %s export failed: %s", fmt, exception_summary(exc))
         raise JobError("RENDER_FAILED", f"The {fmt} export could not be rendered.") from exc
     return rendered
 

@@ -1,0 +1,49 @@
+"""`GET /v1/me`: the owner behind the key, with the quota's real usage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+
+from nxdocs.api.deps import Owner, SystemDep
+from nxdocs.api.exports import month_start_ms
+from nxdocs.clock import format_timestamp
+from nxdocs.errors import NotFoundError
+
+router = APIRouter(prefix="/v1", tags=["account"])
+
+
+@router.get("/me", summary="The current user and quota")
+def me(owner: Owner, system: SystemDep) -> dict[str, Any]:
+    profile = system.keys.owner(owner)
+    if profile is None:
+        raise NotFoundError()
+    now = system.clock.now_ms()
+    month_start = month_start_ms(now)
+    return {
+        "id": profile.id,
+        "object": "user",
+        "email": profile.email,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "image_url": None,
+        "quota": {
+            # nxdocs does not bill: no money limits, and no bonus credits.
+            "monthly_free_cents_limit": 0,
+            "monthly_free_cents_used": 0,
+            "bonus_credits": 0,
+            "document_export_limit": system.settings.monthly_export_limit,
+            "document_export_used": system.exports.count_since(owner, month_start),
+            "reset_date": format_timestamp(next_month_ms(month_start)),
+        },
+        "created_at": format_timestamp(profile.created_at),
+        "updated_at": format_timestamp(profile.updated_at),
+    }
+
+
+def next_month_ms(month_start: int) -> int:
+    start = datetime.fromtimestamp(month_start / 1000, tz=UTC)
+    following = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
+    return int(following.timestamp() * 1000)

@@ -1,0 +1,1 @@
+"""Exports: artifacts rendered to files by `export.run` jobs."""

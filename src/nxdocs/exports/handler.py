@@ -1,0 +1,149 @@
+"""The `export.run` job: wait for the artifact, render it, store the file."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from nxdocs.artifacts.model import FAILED, READY, Artifact
+from nxdocs.artifacts.store import ArtifactStore
+from nxdocs.exports.model import GOOGLE_SLIDES, Export
+from nxdocs.exports.store import ExportFile, ExportStore
+from nxdocs.jobs.errors import JobError, RetryableJobError
+from nxdocs.jobs.handlers import JobContext
+from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
+from nxdocs.jobs.notify import Notifier
+from nxdocs.pages import Document
+from nxdocs.render import HttpImageLoader, render
+from nxdocs.render.exporter import ExportFormat
+from nxdocs.render.html import PageSize
+from nxdocs.render.themes import BUILTIN_THEMES, get_theme
+from nxdocs.storage.blobs import BlobStore
+
+_WAIT_POLL_SECONDS = 1.0
+_RENDERABLE: dict[str, ExportFormat] = {"html": "html", "pdf": "pdf", "png": "png", "pptx": "pptx"}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    page_size: PageSize
+    dpi: int
+    artifact_wait_seconds: float
+
+
+class ExportRunHandler:
+    """Idempotent: the export's id is in the payload, its file key is derived from
+    it, and a rerun replaces the file whole."""
+
+    type = EXPORT_RUN
+
+    def __init__(
+        self,
+        exports: ExportStore,
+        artifacts: ArtifactStore,
+        blobs: BlobStore,
+        notifier: Notifier,
+        options: RenderOptions,
+    ) -> None:
+        self.exports = exports
+        self.artifacts = artifacts
+        self.blobs = blobs
+        self.notifier = notifier
+        self.options = options
+
+    def run(self, job: ClaimedJob, context: JobContext) -> dict[str, Any]:
+        export = self.exports.get(job.payload["export_id"])
+        if export is None:
+            raise JobError("NOT_FOUND", "The export no longer exists.")
+        if export.format == GOOGLE_SLIDES:
+            raise JobError(
+                "GOOGLE_AUTH_REQUIRED",
+                "No Google account is connected, so the export to Google Slides cannot run.",
+            )
+        artifact = self._ready_artifact(export, context)
+        document = self._pages(export, artifact)
+        self._render_and_store(export, artifact, document, context)
+        return {"export_id": export.id}
+
+    def on_succeeded(
+        self, connection: sa.Connection, job: ClaimedJob, result: dict[str, Any]
+    ) -> None:
+        self.exports.mark_completed(connection, job.payload["export_id"])
+
+    def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
+        self.exports.mark_failed(connection, job.payload["export_id"], error)
+
+    def _ready_artifact(self, export: Export, context: JobContext) -> Artifact:
+        """The artifact once generated; woken by its job's notifications."""
+        changed = threading.Event()
+        unsubscribe = self.notifier.subscribe(lambda _job_id: changed.set())
+        deadline = time.monotonic() + self.options.artifact_wait_seconds
+        try:
+            while True:
+                changed.clear()
+                artifact = self.artifacts.get(export.owner_id, export.artifact_id)
+                if artifact is None:
+                    raise JobError("ARTIFACT_NOT_FOUND", "The artifact was deleted.")
+                if artifact.status == READY:
+                    return artifact
+                if artifact.status == FAILED:
+                    raise JobError(
+                        "ARTIFACT_FAILED",
+                        f"The artifact failed to generate ({artifact.error_code}).",
+                    )
+                if time.monotonic() > deadline or context.lease_lost():
+                    raise RetryableJobError(
+                        "ARTIFACT_NOT_READY", "The artifact is still being generated."
+                    )
+                changed.wait(_WAIT_POLL_SECONDS)
+                context.heartbeat()
+        finally:
+            unsubscribe()
+
+    def _pages(self, export: Export, artifact: Artifact) -> Document:
+        document = self.artifacts.document(artifact.id)
+        if document is None:
+            raise JobError("ARTIFACT_NOT_FOUND", "The artifact was deleted.")
+        if export.pages is None:
+            return document
+        out_of_range = [page for page in export.pages if page > len(document.pages)]
+        if out_of_range:
+            raise JobError(
+                "PAGES_OUT_OF_RANGE",
+                f"The artifact has {len(document.pages)} pages; asked for {out_of_range}.",
+            )
+        return document.select(export.pages)
+
+    def _render_and_store(
+        self, export: Export, artifact: Artifact, document: Document, context: JobContext
+    ) -> None:
+        fmt = _RENDERABLE[export.format]
+        theme_id = artifact.theme_id if artifact.theme_id in BUILTIN_THEMES else None
+        with HttpImageLoader() as images:
+            rendered = render(
+                document,
+                get_theme(theme_id),
+                fmt,
+                page_size=self.options.page_size,
+                dpi=self.options.dpi,
+                image_loader=images,
+                progress=context.report_progress,
+            )
+        file_name = f"{file_stem(artifact.name)}.{rendered.extension}"
+        key = f"exports/{export.id}/{file_name}"
+        self.blobs.put(key, rendered.data)
+        stored = ExportFile(
+            key, rendered.content_type, file_name, len(rendered.data), len(document.pages)
+        )
+        self.exports.save_file(export.id, stored)
+
+
+def file_stem(name: str) -> str:
+    """A safe, portable file name from the artifact's name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")
+    return stem[:80] or "export"

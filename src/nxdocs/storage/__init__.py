@@ -1,0 +1,1 @@
+"""Where exported files live, and the signed links that fetch them without a key."""
