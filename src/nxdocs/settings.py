@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     artifact_wait_seconds: float = Field(
         default=600.0, ge=0, description="How long an export waits for its artifact."
     )
+    rate_limit_per_second: float = Field(
+        default=100.0, gt=0, description="Requests per second per owner, per API process."
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests allowed in a burst.")
     monthly_export_limit: int = Field(
         default=1000, ge=0, description="Exports per owner per month."
     )

@@ -12,9 +12,12 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from nxdocs.api.app import PUBLIC_PREFIXES, NxdocsApp
+from nxdocs.api.app import PUBLIC_PREFIXES, NxdocsApp, create_app
 from nxdocs.auth.keys import generate_key
-from nxdocs.system import System
+from nxdocs.settings import Settings
+from nxdocs.system import System, build_system
+from tests.support.contract import check_response
+from tests.support.server import serving
 
 UNAUTHORIZED = {
     "error": {"code": "UNAUTHORIZED", "message": "Authentication required or API key is invalid."}
@@ -73,3 +76,27 @@ def test_health_needs_no_key(client: httpx.Client, path: str) -> None:
     assert body["service"] == "nxdocs"
     assert isinstance(body["timestamp"], int)
     assert body["timestamp"] > 1_700_000_000_000
+
+
+def test_rate_limit_answers_429_with_retry_after(settings: Settings) -> None:
+    system = build_system(
+        settings.model_copy(update={"rate_limit_per_second": 0.01, "rate_limit_burst": 3})
+    )
+    try:
+        key = system.keys.create("limited").secret
+        headers = {"Authorization": f"Bearer {key}"}
+        with serving(create_app(system, embedded_worker=False)) as base_url, httpx.Client(
+            base_url=base_url, event_hooks={"response": [check_response]}
+        ) as http:
+            statuses = [
+                http.get("/v1/jobs/job_x", headers=headers).status_code for _ in range(3)
+            ]
+            limited = http.get("/v1/artifacts", headers=headers)
+            other_route = http.get("/v1/jobs/job_x", headers=headers)
+        assert statuses == [404, 404, 404]
+        assert limited.status_code == 429
+        assert limited.json()["error"]["code"] == "RATE_LIMITED"
+        assert int(limited.headers["retry-after"]) >= 1
+        assert other_route.status_code == 429
+    finally:
+        system.close()

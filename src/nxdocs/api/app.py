@@ -21,6 +21,7 @@ from nxdocs.api.errors import install_error_handlers
 from nxdocs.api.jobs import JobPollRoute
 from nxdocs.api.limits import BodyLimits
 from nxdocs.api.openapi import install_openapi
+from nxdocs.api.ratelimit import RateLimiter
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
@@ -90,7 +91,10 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         me.router,
     ):
         api.include_router(router)
-    authenticator = Authenticator(KeyCache(system.keys.owner_of, settings.auth_cache_seconds))
+    authenticator = Authenticator(
+        KeyCache(system.keys.owner_of, settings.auth_cache_seconds),
+        RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+    )
     # The last added runs first: the key is checked before the body is read.
     api.add_middleware(BodyLimits, max_bytes=settings.max_request_bytes)
     api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)

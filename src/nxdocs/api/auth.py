@@ -12,9 +12,10 @@ from collections.abc import Collection
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from nxdocs.api.ratelimit import RateLimiter
 from nxdocs.api.responses import error_response
 from nxdocs.auth.cache import KeyCache
-from nxdocs.errors import UnauthorizedError
+from nxdocs.errors import RateLimitedError, UnauthorizedError
 
 _BEARER = b"bearer "
 
@@ -22,12 +23,26 @@ UNAUTHORIZED = error_response(UnauthorizedError(), {"WWW-Authenticate": "Bearer"
 
 
 class Authenticator:
-    """The owner behind a request's bearer key, from the cache or the database."""
+    """The owner behind a request's bearer key, and whether their rate allows it now."""
 
-    def __init__(self, keys: KeyCache) -> None:
+    def __init__(self, keys: KeyCache, limiter: RateLimiter) -> None:
         self.keys = keys
+        self.limiter = limiter
 
-    async def owner(self, scope: Scope) -> str | None:
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> str | None:
+        """The owner's id; or None after answering 401 or 429 itself."""
+        owner_id = await self._owner(scope)
+        if owner_id is None:
+            await UNAUTHORIZED(scope, receive, send)
+            return None
+        wait = self.limiter.retry_after(owner_id)
+        if wait:
+            response = error_response(RateLimitedError(), {"Retry-After": str(wait)})
+            await response(scope, receive, send)
+            return None
+        return owner_id
+
+    async def _owner(self, scope: Scope) -> str | None:
         key = _bearer_token(scope)
         if key is None:
             return None
@@ -49,9 +64,8 @@ class AuthMiddleware:
         if scope["type"] != "http" or not _needs_auth(scope["path"], self.public_prefixes):
             await self.app(scope, receive, send)
             return
-        owner_id = await self.authenticator.owner(scope)
+        owner_id = await self.authenticator.admit(scope, receive, send)
         if owner_id is None:
-            await UNAUTHORIZED(scope, receive, send)
             return
         scope.setdefault("state", {})["owner_id"] = owner_id
         await self.app(scope, receive, send)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nxdocs.api.auth import UNAUTHORIZED, Authenticator
+from nxdocs.api.auth import Authenticator
 from nxdocs.api.responses import error_response
 from nxdocs.errors import NotFoundError
 from nxdocs.jobs.poll_cache import CachedJob, JobCache
@@ -46,9 +46,8 @@ class JobPollRoute:
         if job_id is None:
             await self.app(scope, receive, send)
             return
-        owner_id = await self.authenticator.owner(scope)
+        owner_id = await self.authenticator.admit(scope, receive, send)
         if owner_id is None:
-            await UNAUTHORIZED(scope, receive, send)
             return
         await self._answer(job_id, owner_id, scope, receive, send)
 
