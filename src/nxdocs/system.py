@@ -120,6 +120,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         store = SqliteJobStore(engine, clock, notifier, registry)
     else:
         listener = PostgresNotifier(url)
+        listener.attach(engine)
         notifier = listener
         store = PostgresJobStore(engine, clock, notifier, registry)
     artifacts = ArtifactStore(store, clock, settings.max_attempts)

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "nxdocs_jobs"
 _RECONNECT_SECONDS = 1.0
 _STOP_CHECK_SECONDS = 0.5
+_AVAILABLE_SENT = "nxdocs_available_sent"
 
 
 class PostgresNotifier(Fanout):
@@ -39,8 +40,21 @@ class PostgresNotifier(Fanout):
     def listening(self) -> bool:
         return self._listening.is_set()
 
+    def attach(self, engine: sa.Engine) -> None:
+        """Forget per-transaction state when a transaction ends."""
+        sa.event.listen(engine, "commit", self._on_end)
+        sa.event.listen(engine, "rollback", self._on_end)
+
     def jobs_available(self, connection: sa.Connection) -> None:
+        # One wake-up per transaction is enough, and enqueueing a batch would
+        # otherwise pay a round trip per job.
+        if connection.info.get(_AVAILABLE_SENT):
+            return
         connection.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        connection.info[_AVAILABLE_SENT] = True
+
+    def _on_end(self, connection: sa.Connection) -> None:
+        connection.info.pop(_AVAILABLE_SENT, None)
 
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.execute(
