@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nxdocs.api.app import create_app
+from nxdocs.cli_options import DATABASE_FIELDS, SERVE_FIELDS, WORKER_FIELDS, with_settings
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
@@ -31,86 +31,15 @@ app.add_typer(db_app, name="db")
 console = Console()
 
 
-def _opt(name: str, help_text: str) -> Any:
-    env = "NXDOCS_" + name.upper().replace("-", "_")
-    return typer.Option(f"--{name}", envvar=env, help=help_text, show_default=False)
-
-
-DataDir = Annotated[
-    Path | None,
-    _opt("data-dir", "Directory for files and the SQLite database [default: ./nxdocs-data]."),
-]
-DatabaseUrl = Annotated[
-    str | None, _opt("database-url", "SQLAlchemy database URL [default: SQLite in the data dir].")
-]
-Host = Annotated[str | None, _opt("host", "Address to listen on [default: 127.0.0.1].")]
-Port = Annotated[int | None, _opt("port", "Port to listen on [default: 8000].")]
-Concurrency = Annotated[
-    int | None, _opt("worker-concurrency", "Jobs run at once per worker process [default: 4].")
-]
-LeaseSeconds = Annotated[
-    float | None,
-    _opt("lease-seconds", "Lease a worker holds on a job between heartbeats [default: 30]."),
-]
-MaxAttempts = Annotated[
-    int | None, _opt("max-attempts", "Attempts before a job fails for good [default: 5].")
-]
-BackoffBase = Annotated[
-    float | None,
-    _opt("backoff-base-seconds", "First retry delay bound; doubles per attempt [default: 1]."),
-]
-BackoffMax = Annotated[
-    float | None, _opt("backoff-max-seconds", "Largest retry delay [default: 300].")
-]
-PollInterval = Annotated[
-    float | None,
-    _opt("poll-interval-seconds", "Fallback poll when no wake-up arrives [default: 2]."),
-]
-Grace = Annotated[
-    float | None,
-    _opt("shutdown-grace-seconds", "Time in-flight jobs get to finish on SIGTERM [default: 30]."),
-]
-AuthCache = Annotated[
-    float | None,
-    _opt(
-        "auth-cache-seconds",
-        "How long a key lookup is cached; revocation takes effect within it [default: 5].",
-    ),
-]
-LogLevel = Annotated[
-    str | None, _opt("log-level", "debug, info, warning or error [default: info].")
-]
-
-
-def _settings(**overrides: Any) -> Settings:
-    given = {name: value for name, value in overrides.items() if value is not None}
-    return Settings(**given)
-
-
 @app.command()
+@with_settings(*SERVE_FIELDS)
 def serve(
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-    host: Host = None,
-    port: Port = None,
-    worker_concurrency: Concurrency = None,
-    lease_seconds: LeaseSeconds = None,
-    max_attempts: MaxAttempts = None,
-    backoff_base_seconds: BackoffBase = None,
-    backoff_max_seconds: BackoffMax = None,
-    poll_interval_seconds: PollInterval = None,
-    shutdown_grace_seconds: Grace = None,
-    auth_cache_seconds: AuthCache = None,
-    log_level: LogLevel = None,
+    settings: Settings,
     no_worker: Annotated[
-        bool,
-        typer.Option(
-            "--no-worker", help="Serve the API only; run jobs in `nxdocs worker` processes."
-        ),
+        bool, typer.Option("--no-worker", help="API only; run jobs in `nxdocs worker` processes.")
     ] = False,
 ) -> None:
     """Run the API, with embedded workers unless --no-worker."""
-    settings = _settings(**{k: v for k, v in locals().items() if k != "no_worker"})
     configure_logging(settings.log_level)
     system = build_system(settings)
     if system.keys.count() == 0:
@@ -132,20 +61,9 @@ def serve(
 
 
 @app.command()
-def worker(
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-    worker_concurrency: Concurrency = None,
-    lease_seconds: LeaseSeconds = None,
-    max_attempts: MaxAttempts = None,
-    backoff_base_seconds: BackoffBase = None,
-    backoff_max_seconds: BackoffMax = None,
-    poll_interval_seconds: PollInterval = None,
-    shutdown_grace_seconds: Grace = None,
-    log_level: LogLevel = None,
-) -> None:
+@with_settings(*WORKER_FIELDS)
+def worker(settings: Settings) -> None:
     """Run workers only: claim and run jobs until SIGTERM or SIGINT."""
-    settings = _settings(**locals())
     configure_logging(settings.log_level)
     system = build_system(settings)
     try:
@@ -170,9 +88,9 @@ def run_worker_until_signalled(system: System) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+@with_settings(*DATABASE_FIELDS)
+def db_upgrade(settings: Settings) -> None:
     """Apply the schema migrations (serve and worker also do this on start)."""
-    settings = _settings(data_dir=data_dir, database_url=database_url)
     engine = create_engine(settings.resolved_database_url())
     try:
         upgrade(engine)
@@ -182,22 +100,22 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
 
 
 @keys_app.command("create")
+@with_settings(*DATABASE_FIELDS)
 def keys_create(
+    settings: Settings,
     name: Annotated[str, typer.Option("--name", help="A label for the key.")],
     owner: Annotated[
         str | None,
         typer.Option(
-            "--owner", help="Owner id (user_...) the key belongs to [default: the first owner]."
+            "--owner", help="Owner id (user_...) the key belongs to (default: the first owner)."
         ),
     ] = None,
     new_owner: Annotated[
         bool, typer.Option("--new-owner", help="Create a new owner for this key.")
     ] = False,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key and print it. It is shown this once: nxdocs keeps only a hash."""
-    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    system = build_system(settings)
     try:
         created = system.keys.create(name, owner, new_owner=new_owner)
     except LookupError:
@@ -210,9 +128,10 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+@with_settings(*DATABASE_FIELDS)
+def keys_list(settings: Settings) -> None:
     """List keys (never their secrets)."""
-    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    system = build_system(settings)
     try:
         keys = system.keys.list()
     finally:
@@ -229,13 +148,13 @@ def keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> Non
 
 
 @keys_app.command("revoke")
+@with_settings(*DATABASE_FIELDS)
 def keys_revoke(
+    settings: Settings,
     key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `nxdocs keys list`.")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a key; servers stop accepting it within --auth-cache-seconds."""
-    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    system = build_system(settings)
     try:
         revoked = system.keys.revoke(key_id)
     finally:
@@ -247,7 +166,9 @@ def keys_revoke(
 
 
 @brands_app.command("create")
+@with_settings(*DATABASE_FIELDS)
 def brands_create(
+    settings: Settings,
     name: Annotated[str, typer.Option("--name", help="The brand's name.")],
     owner: Annotated[str, typer.Option("--owner", help="Owner id (user_...), see `keys list`.")],
     ai_instruction: Annotated[
@@ -256,11 +177,9 @@ def brands_create(
     theme: Annotated[
         str | None, typer.Option("--theme", help="Theme id, e.g. theme_midnight.")
     ] = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a brand for an owner; artifacts select it with `brand_id`."""
-    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    system = build_system(settings)
     try:
         if not system.keys.owner_exists(owner):
             console.print(f"[red]No owner with id {owner}.[/red]")
@@ -277,13 +196,13 @@ def brands_create(
 
 
 @brands_app.command("list")
+@with_settings(*DATABASE_FIELDS)
 def brands_list(
+    settings: Settings,
     owner: Annotated[str, typer.Option("--owner", help="Owner id (user_...).")],
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
 ) -> None:
     """List an owner's brands."""
-    system = build_system(_settings(data_dir=data_dir, database_url=database_url))
+    system = build_system(settings)
     try:
         brands, _ = system.brands.list(owner, limit=20, after=None)
     finally:
