@@ -39,3 +39,9 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     again = nxdocs("db", "upgrade", env=env)
     assert again.returncode == 0
     assert "up to date" in again.stdout
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"`NXDOCS_{name.upper()}`" in readme, name
