@@ -1,6 +1,6 @@
 """Queue benchmark: no-op jobs per second end to end, from enqueue to succeeded.
 
-    .venv/bin/python -m bench.queue [--jobs 5000] [--workers 2] [--backend sqlite|postgres|both]
+    .venv/bin/python -m bench.throughput [--jobs 5000] [--workers 2] [--backend both]
 
 For each backend, on a fresh database (a new SQLite file; a new PostgreSQL
 database): start `--workers` processes of `bench.noop_worker` (the
