@@ -11,7 +11,7 @@ from starlette.responses import Response
 from nxdocs.api.deps import After, Limit, Owner, SystemDep
 from nxdocs.api.lists import list_object
 from nxdocs.api.responses import OrjsonResponse
-from nxdocs.artifacts.model import Artifact, ArtifactCreate
+from nxdocs.artifacts.model import GENERATING, Artifact, ArtifactCreate
 from nxdocs.artifacts.store import NewArtifact
 from nxdocs.errors import NotFoundError, invalid
 from nxdocs.generate.naming import artifact_name
@@ -35,10 +35,10 @@ async def create_artifact(
     generation outlasts the bounded wait (`NXDOCS_SYNC_WAIT_SECONDS`)."""
     artifact = await run_in_threadpool(_create, system, owner, body)
     waiter = request.app.state.waiter
-    job = await waiter.wait(artifact.job_id, owner, system.settings.sync_wait_seconds)
-    finished = job is not None and job.state.is_terminal
-    latest = await run_in_threadpool(system.artifacts.get, owner, artifact.id)
-    shown = latest or artifact
+    await waiter.wait(artifact.job_id, owner, system.settings.sync_wait_seconds)
+    shown = await run_in_threadpool(system.artifacts.get, owner, artifact.id) or artifact
+    # The code follows the body shown, which may have finished after the wait.
+    finished = shown.status != GENERATING
     return OrjsonResponse(shown.to_api(), status_code=201 if finished else 202)
 
 

@@ -35,9 +35,7 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {"field": _field_name(error["loc"]), "message": str(error["msg"])} for error in exc.errors()
-    ]
+    details = [{"field": _field(error), "message": str(error["msg"])} for error in exc.errors()]
     return error_response(ValidationFailedError(details=details))
 
 
@@ -53,6 +51,15 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(_request: Request, _exc: Exception) -> Response:
     return error_response(InternalError())
+
+
+def _field(error: dict[str, object]) -> str:
+    # A JSON syntax error's location is a character offset, not a field.
+    if error.get("type") == "json_invalid":
+        return "body"
+    location = error.get("loc", ())
+    assert isinstance(location, tuple | list)
+    return _field_name(location)
 
 
 def _field_name(location: tuple[object, ...] | list[object]) -> str:

@@ -14,7 +14,7 @@ from nxdocs.api.responses import OrjsonResponse
 from nxdocs.artifacts.model import READY
 from nxdocs.errors import NotFoundError, RateLimitedError, invalid
 from nxdocs.exports.links import DownloadLinks
-from nxdocs.exports.model import Export, ExportCreate
+from nxdocs.exports.model import PROCESSING, Export, ExportCreate
 from nxdocs.system import System
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -36,10 +36,11 @@ async def create_export(
     rendering outlasts the bounded wait (`NXDOCS_SYNC_WAIT_SECONDS`)."""
     export = await run_in_threadpool(_create, system, owner, body)
     waiter = request.app.state.waiter
-    job = await waiter.wait(export.job_id, owner, system.settings.sync_wait_seconds)
-    finished = job is not None and job.state.is_terminal
-    latest = await run_in_threadpool(system.exports.get, export.id, owner)
-    body_out = await run_in_threadpool(_api, request, latest or export)
+    await waiter.wait(export.job_id, owner, system.settings.sync_wait_seconds)
+    shown = await run_in_threadpool(system.exports.get, export.id, owner) or export
+    # The code follows the body shown, which may have finished after the wait.
+    finished = shown.status != PROCESSING
+    body_out = await run_in_threadpool(_api, request, shown)
     return OrjsonResponse(body_out, status_code=201 if finished else 202)
 
 

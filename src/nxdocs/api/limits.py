@@ -1,7 +1,9 @@
 """Request bodies: JSON only, and no larger than the configured limit.
 
-Checked as the body streams in, so a client that lies in Content-Length, or
-sends none, is cut off at the limit instead of being buffered whole.
+The body is read here, up to the limit, before any route sees it: a client
+that lies in Content-Length, or streams a chunked body with none, is cut off
+at the limit with 413 instead of being buffered whole. Routes then get the
+body replayed from memory (FastAPI reads bodies whole anyway).
 """
 
 from __future__ import annotations
@@ -14,10 +16,6 @@ from nxdocs.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-class _TooLargeError(Exception):
-    pass
-
-
 class BodyLimits:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -28,35 +26,44 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        length = headers.get(b"content-length", b"")
+        body = None
+        if not (length.isdigit() and int(length) > self.max_bytes):
+            body = await self._read(receive)
+        if body is None:
             await error_response(PayloadTooLargeError())(scope, receive, send)
             return
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if (length not in (None, b"0")) and media_type != b"application/json":
+        if body and media_type != b"application/json":
             await error_response(UnsupportedMediaTypeError())(scope, receive, send)
             return
-        await self._guarded(scope, receive, send)
+        await self.app(scope, _replay(body), send)
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLargeError
-            return message
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLargeError:
-            if not started:
-                await error_response(PayloadTooLargeError())(scope, receive, send)
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

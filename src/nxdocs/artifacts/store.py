@@ -48,6 +48,23 @@ class ArtifactStore:
     def create(self, new: NewArtifact) -> Artifact:
         """Insert the artifact and its `artifact.create` job together; both ids are fixed here."""
         artifact_id, job_id, now = new_id("doc"), new_id("job"), self.clock.now_ms()
+        # Returned as inserted: a re-read could already see the worker's result.
+        created = Artifact(
+            id=artifact_id,
+            owner_id=new.owner_id,
+            job_id=job_id,
+            name=new.name,
+            type=new.type,
+            status=GENERATING,
+            page_count=None,
+            brand_id=new.brand_id,
+            theme_id=new.theme_id,
+            error_code=None,
+            error_message=None,
+            generation=None,
+            created_at=now,
+            updated_at=now,
+        )
         request = {
             "type": new.type,
             "prompt": new.prompt,
@@ -75,9 +92,7 @@ class ArtifactStore:
             )
             job = NewJob(job_id, new.owner_id, ARTIFACT_CREATE, {"artifact_id": artifact_id})
             self.jobs.enqueue(connection, job, max_attempts=self.max_attempts)
-        found = self.get(new.owner_id, artifact_id)
-        assert found is not None
-        return found
+        return created
 
     def get(self, owner_id: str, artifact_id: str) -> Artifact | None:
         with self.reads.connect() as connection:

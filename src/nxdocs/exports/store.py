@@ -38,6 +38,25 @@ class ExportStore:
     def create(self, owner_id: str, artifact_id: str, fmt: str, pages: list[int] | None) -> Export:
         """Insert the export and its `export.run` job together; both ids are fixed here."""
         export_id, job_id, now = new_id("exp"), new_id("job"), self.clock.now_ms()
+        # Returned as inserted: a re-read could already see the worker's result.
+        created = Export(
+            id=export_id,
+            owner_id=owner_id,
+            artifact_id=artifact_id,
+            job_id=job_id,
+            format=fmt,
+            status=PROCESSING,
+            pages=pages,
+            pages_exported=None,
+            content_type=None,
+            file_name=None,
+            file_key=None,
+            error_code=None,
+            error_message=None,
+            created_at=now,
+            updated_at=now,
+            completed_at=None,
+        )
         with self.engine.begin() as connection:
             connection.execute(
                 exports.insert().values(
@@ -54,9 +73,7 @@ class ExportStore:
             )
             job = NewJob(job_id, owner_id, EXPORT_RUN, {"export_id": export_id})
             self.jobs.enqueue(connection, job, max_attempts=self.max_attempts)
-        found = self.get(export_id)
-        assert found is not None
-        return found
+        return created
 
     def get(self, export_id: str, owner_id: str | None = None) -> Export | None:
         """The export; with `owner_id`, only if it belongs to that owner."""
