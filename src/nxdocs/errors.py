@@ -16,10 +16,16 @@ class ApiError(Exception):
     code = "INTERNAL_ERROR"
     message = "An internal error occurred."
 
-    def __init__(self, message: str | None = None, details: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.details = details
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}

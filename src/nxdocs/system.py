@@ -79,7 +79,14 @@ class System:
             cutoff = self.clock.now_ms() - settings.export_retention_seconds * 1000
             return self.exports.purge_files(self.blobs, cutoff)
 
-        tasks = [PeriodicTask("export file purge", settings.purge_interval_seconds, purge)]
+        tasks = [
+            PeriodicTask(
+                "export file purge",
+                settings.purge_interval_seconds,
+                purge,
+                "purged the files of {count} export(s) past retention",
+            )
+        ]
         return Worker(self.store, self.registry, self.worker_config(), periodic=tasks)
 
     def worker_config(self) -> WorkerConfig:

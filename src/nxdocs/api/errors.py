@@ -30,7 +30,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response(exc, exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from nxdocs.artifacts.model import READY
 from nxdocs.errors import NotFoundError, RateLimitedError, invalid
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.exports.model import PROCESSING, Export, ExportCreate
+from nxdocs.exports.store import Quota, QuotaExceededError
 from nxdocs.system import System
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -71,10 +72,22 @@ def _create(system: System, owner: str, body: ExportCreate) -> Export:
             raise invalid(
                 "pages", f"The artifact has {artifact.page_count} pages; {beyond} do not exist."
             )
-    used = system.exports.count_since(owner, month_start_ms(system.clock.now_ms()))
-    if used >= system.settings.monthly_export_limit:
-        raise RateLimitedError("The monthly export limit is used up; it resets on the 1st.")
-    return system.exports.create(owner, body.artifact_id, body.format, body.pages)
+    month_start = month_start_ms(system.clock.now_ms())
+    quota = Quota(system.settings.monthly_export_limit, month_start)
+    try:
+        return system.exports.create(owner, body.artifact_id, body.format, body.pages, quota)
+    except QuotaExceededError:
+        wait = max(1, (next_month_ms(month_start) - system.clock.now_ms()) // 1000)
+        raise RateLimitedError(
+            "The monthly export limit is used up; it resets on the 1st.",
+            headers={"Retry-After": str(wait)},
+        ) from None
+
+
+def next_month_ms(month_start: int) -> int:
+    start = datetime.fromtimestamp(month_start / 1000, tz=UTC)
+    following = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
+    return int(following.timestamp() * 1000)
 
 
 def month_start_ms(now_ms: int) -> int:

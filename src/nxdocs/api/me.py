@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 
 from nxdocs.api.deps import Owner, SystemDep
-from nxdocs.api.exports import month_start_ms
+from nxdocs.api.exports import month_start_ms, next_month_ms
 from nxdocs.clock import format_timestamp
 from nxdocs.errors import NotFoundError
 
@@ -41,9 +40,3 @@ def me(owner: Owner, system: SystemDep) -> dict[str, Any]:
         "created_at": format_timestamp(profile.created_at),
         "updated_at": format_timestamp(profile.updated_at),
     }
-
-
-def next_month_ms(month_start: int) -> int:
-    start = datetime.fromtimestamp(month_start / 1000, tz=UTC)
-    following = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
-    return int(following.timestamp() * 1000)

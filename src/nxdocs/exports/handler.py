@@ -14,7 +14,7 @@ from nxdocs.artifacts.model import FAILED, READY, Artifact
 from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.exports.model import GOOGLE_SLIDES, Export
 from nxdocs.exports.store import ExportFile, ExportStore
-from nxdocs.jobs.errors import JobError, RetryableJobError
+from nxdocs.jobs.errors import JobError, RetryableJobError, SnoozeJob
 from nxdocs.jobs.handlers import JobContext
 from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
 from nxdocs.jobs.notify import Notifier
@@ -26,6 +26,8 @@ from nxdocs.render.themes import BUILTIN_THEMES, get_theme
 from nxdocs.storage.blobs import BlobStore
 
 _WAIT_POLL_SECONDS = 1.0
+_INLINE_WAIT_SECONDS = 0.5
+_SNOOZE_SECONDS = 0.5
 _RENDERABLE: dict[str, ExportFormat] = {"html": "html", "pdf": "pdf", "png": "png", "pptx": "pptx"}
 
 
@@ -79,10 +81,16 @@ class ExportRunHandler:
         self.exports.mark_failed(connection, job.payload["export_id"], error)
 
     def _ready_artifact(self, export: Export, context: JobContext) -> Artifact:
-        """The artifact once generated; woken by its job's notifications."""
+        """The artifact once generated, woken by its job's notifications.
+
+        A quick generation is waited for here; a longer one snoozes this job, so
+        it does not hold a worker slot that the artifact's own job may need.
+        Over `artifact_wait_seconds` since the export was made, it gives up.
+        """
         changed = threading.Event()
         unsubscribe = self.notifier.subscribe(lambda _job_id: changed.set())
-        deadline = time.monotonic() + self.options.artifact_wait_seconds
+        give_up_ms = export.created_at + int(self.options.artifact_wait_seconds * 1000)
+        snooze_at = time.monotonic() + _INLINE_WAIT_SECONDS
         try:
             while True:
                 changed.clear()
@@ -96,10 +104,12 @@ class ExportRunHandler:
                         "ARTIFACT_FAILED",
                         f"The artifact failed to generate ({artifact.error_code}).",
                     )
-                if time.monotonic() > deadline or context.lease_lost():
+                if self.exports.clock.now_ms() > give_up_ms:
                     raise RetryableJobError(
                         "ARTIFACT_NOT_READY", "The artifact is still being generated."
                     )
+                if time.monotonic() > snooze_at or context.lease_lost():
+                    raise SnoozeJob(_SNOOZE_SECONDS)
                 changed.wait(_WAIT_POLL_SECONDS)
                 context.heartbeat()
         finally:
@@ -134,6 +144,8 @@ class ExportRunHandler:
                 image_loader=images,
                 progress=context.report_progress,
             )
+        if context.lease_lost():
+            raise SnoozeJob(0)  # another worker owns the job now; write nothing
         file_name = f"{file_stem(artifact.name)}.{rendered.extension}"
         key = f"exports/{export.id}/{file_name}"
         self.blobs.put(key, rendered.data)

@@ -31,7 +31,12 @@ class DownloadLinks:
         if export.status != COMPLETED or export.file_key is None or export.file_name is None:
             return DownloadInfo(url=None, expires_at=None, content=None)
         assert export.completed_at is not None
-        expires = min(self.clock.now_ms() + self.url_ms, export.completed_at + self.retention_ms)
+        purge_at = export.completed_at + self.retention_ms
+        now = self.clock.now_ms()
+        if now >= purge_at:
+            # Past retention: the next purge deletes it; hand out no dead link.
+            return DownloadInfo(url=None, expires_at=None, content=None)
+        expires = min(now + self.url_ms, purge_at)
         link = self.signer.link(export.id, export.file_name, expires)
         content = None
         if export.format == "html":

@@ -10,12 +10,22 @@ import sqlalchemy as sa
 
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
-from nxdocs.db.schema import exports
+from nxdocs.db.schema import exports, owners
 from nxdocs.exports.model import COMPLETED, FAILED, PROCESSING, Export
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import EXPORT_RUN, ErrorInfo, NewJob
 from nxdocs.jobs.store import JobStore
 from nxdocs.storage.blobs import BlobStore
+
+
+class QuotaExceededError(Exception):
+    """The owner has made `limit` exports since the start of the period."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    since_ms: int
 
 
 @dataclass(frozen=True)
@@ -35,8 +45,15 @@ class ExportStore:
         self.clock = clock
         self.max_attempts = max_attempts
 
-    def create(self, owner_id: str, artifact_id: str, fmt: str, pages: list[int] | None) -> Export:
-        """Insert the export and its `export.run` job together; both ids are fixed here."""
+    def create(
+        self, owner_id: str, artifact_id: str, fmt: str, pages: list[int] | None, quota: Quota
+    ) -> Export:
+        """Insert the export and its `export.run` job together; both ids are fixed here.
+
+        The quota is counted in the same transaction, with this owner's creates
+        serialised (a row lock on PostgreSQL; SQLite has one writer), so
+        parallel requests cannot overrun it.
+        """
         export_id, job_id, now = new_id("exp"), new_id("job"), self.clock.now_ms()
         # Returned as inserted: a re-read could already see the worker's result.
         created = Export(
@@ -58,6 +75,11 @@ class ExportStore:
             completed_at=None,
         )
         with self.engine.begin() as connection:
+            connection.execute(
+                sa.select(owners.c.id).where(owners.c.id == owner_id).with_for_update()
+            )
+            if _count_since(connection, owner_id, quota.since_ms) >= quota.limit:
+                raise QuotaExceededError
             connection.execute(
                 exports.insert().values(
                     id=export_id,
@@ -86,12 +108,7 @@ class ExportStore:
 
     def count_since(self, owner_id: str, since_ms: int) -> int:
         with self.reads.connect() as connection:
-            count = connection.execute(
-                sa.select(sa.func.count())
-                .select_from(exports)
-                .where(exports.c.owner_id == owner_id, exports.c.created_at >= since_ms)
-            ).scalar_one()
-        return int(count)
+            return _count_since(connection, owner_id, since_ms)
 
     def save_file(self, export_id: str, file: ExportFile) -> None:
         """Record the rendered file; the status flips to completed with the job."""
@@ -143,6 +160,15 @@ class ExportStore:
                     exports.update().where(exports.c.id == export_id).values(file_key=None)
                 )
         return len(expired)
+
+
+def _count_since(connection: sa.Connection, owner_id: str, since_ms: int) -> int:
+    count = connection.execute(
+        sa.select(sa.func.count())
+        .select_from(exports)
+        .where(exports.c.owner_id == owner_id, exports.c.created_at >= since_ms)
+    ).scalar_one()
+    return int(count)
 
 
 def _export(row: Any) -> Export:

@@ -28,3 +28,15 @@ class RetryableJobError(JobError):
     """A transient failure: the job is retried with backoff while attempts remain."""
 
     retryable = True
+
+
+class SnoozeJob(Exception):  # noqa: N818 (an outcome, not an error)
+    """Not a failure: run the job again after `delay_seconds`, without spending an attempt.
+
+    For a job that must wait on something else (an export on its artifact)
+    without holding a worker slot while it waits.
+    """
+
+    def __init__(self, delay_seconds: float) -> None:
+        super().__init__(f"snoozed for {delay_seconds}s")
+        self.delay_seconds = delay_seconds

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from nxdocs.jobs.errors import JobError
+from nxdocs.jobs.errors import JobError, SnoozeJob
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.model import ClaimedJob, ErrorInfo
 from nxdocs.jobs.retry import GiveUp, RetryDecision, RetryPolicy
@@ -31,7 +31,12 @@ class Failed:
     retryable: bool
 
 
-Outcome = Succeeded | Failed
+@dataclass(frozen=True, slots=True)
+class Snoozed:
+    run_at_ms: int
+
+
+Outcome = Succeeded | Failed | Snoozed
 
 
 @dataclass
@@ -81,6 +86,8 @@ class Executor:
         elif isinstance(outcome, Succeeded):
             if not self.store.complete(job, self.worker_id, outcome.result):
                 log.warning("job %s finished after its lease was lost; result dropped", job.id)
+        elif isinstance(outcome, Snoozed):
+            self.store.snooze(job, self.worker_id, outcome.run_at_ms)
         else:
             self._report_failure(job, outcome.error, retryable=outcome.retryable)
 
@@ -88,6 +95,8 @@ class Executor:
         job = running.job
         try:
             return Succeeded(self.registry.get(job.type).run(job, running))
+        except SnoozeJob as snooze:
+            return Snoozed(self.store.clock.now_ms() + int(snooze.delay_seconds * 1000))
         except JobError as exc:
             log.info("job %s attempt %d failed: %s", job.id, job.attempt, exc.code)
             return Failed(ErrorInfo(exc.code, exc.message), retryable=exc.retryable)

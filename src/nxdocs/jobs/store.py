@@ -196,6 +196,22 @@ class JobStore:
         self.notifier.job_updated(connection, job.id)
         return True
 
+    def snooze(self, job: ClaimedJob, worker_id: str, run_at_ms: int) -> bool:
+        """Back to the queue until `run_at_ms`, handing the attempt back (`SnoozeJob`)."""
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                jobs.update()
+                .where(*_held(job, worker_id))
+                .values(
+                    state=JobState.QUEUED,
+                    attempts=jobs.c.attempts - 1,
+                    run_at=run_at_ms,
+                    worker_id=None,
+                    lease_expires_at=None,
+                )
+            )
+        return updated.rowcount == 1
+
     def release(self, worker_id: str, job_ids: Iterable[str]) -> int:
         """Give held jobs back to the queue at once (graceful shutdown).
 

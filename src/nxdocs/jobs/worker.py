@@ -35,6 +35,8 @@ class PeriodicTask:
     name: str
     interval_seconds: float
     run: Callable[[], int]
+    report: str
+    """Logged when `run` did something, e.g. "recovered {count} job(s)"."""
     next_due_ms: int = 0
 
 
@@ -78,7 +80,12 @@ class Worker:
         self._lock = threading.Lock()
         # Expired leases are recovered at half the lease, so a lost job waits at
         # most 1.5 leases.
-        reap = PeriodicTask("lease recovery", config.lease_seconds / 2, store.reap_expired_leases)
+        reap = PeriodicTask(
+            "lease recovery",
+            config.lease_seconds / 2,
+            store.reap_expired_leases,
+            "recovered {count} job(s) whose lease expired",
+        )
         self._periodic = [reap, *(periodic or [])]
 
     def run(self, stop: threading.Event) -> None:
@@ -149,7 +156,7 @@ class Worker:
                 log.error("%s failed: %s", task.name, exception_summary(exc))
                 continue
             if done:
-                log.info("%s: %d item(s)", task.name, done)
+                log.info(task.report.format(count=done))
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
         # A third of the lease: two heartbeats can be missed before it expires.

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+_PARTIAL = ".partial-"
+
 
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
@@ -30,7 +32,11 @@ class LocalBlobStore:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        # A writer killed mid-put leaves its partial file; the rerun that
+        # replaces the blob clears it, so a directory holds one file per key.
+        for stale in path.parent.glob(_PARTIAL + "*"):
+            stale.unlink(missing_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=_PARTIAL)
         try:
             with os.fdopen(descriptor, "wb") as sink:
                 sink.write(data)
