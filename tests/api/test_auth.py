@@ -85,12 +85,11 @@ def test_rate_limit_answers_429_with_retry_after(settings: Settings) -> None:
     try:
         key = system.keys.create("limited").secret
         headers = {"Authorization": f"Bearer {key}"}
-        with serving(create_app(system, embedded_worker=False)) as base_url, httpx.Client(
-            base_url=base_url, event_hooks={"response": [check_response]}
-        ) as http:
-            statuses = [
-                http.get("/v1/jobs/job_x", headers=headers).status_code for _ in range(3)
-            ]
+        with (
+            serving(create_app(system, embedded_worker=False)) as base_url,
+            httpx.Client(base_url=base_url, event_hooks={"response": [check_response]}) as http,
+        ):
+            statuses = [http.get("/v1/jobs/job_x", headers=headers).status_code for _ in range(3)]
             limited = http.get("/v1/artifacts", headers=headers)
             other_route = http.get("/v1/jobs/job_x", headers=headers)
         assert statuses == [404, 404, 404]
