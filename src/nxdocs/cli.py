@@ -27,6 +27,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 brands_app = typer.Typer(help="Create and list brands.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(brands_app, name="brands")
+owners_app = typer.Typer(help="Set an owner's profile (shown by GET /v1/me).", no_args_is_help=True)
+app.add_typer(owners_app, name="owners")
 app.add_typer(db_app, name="db")
 console = Console()
 
@@ -212,6 +214,29 @@ def brands_list(
     for brand in brands:
         table.add_row(brand.name, brand.theme_id or "", brand.ai_instruction or "", brand.id)
     Console(width=max(console.width, 160)).print(table)
+
+
+@owners_app.command("update")
+@with_settings(*DATABASE_FIELDS)
+def owners_update(
+    settings: Settings,
+    owner: Annotated[str, typer.Argument(help="Owner id (user_...), see `keys list`.")],
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
+    last_name: Annotated[str | None, typer.Option("--last-name")] = None,
+) -> None:
+    """Set the email and names GET /v1/me shows for an owner."""
+    system = build_system(settings)
+    try:
+        updated = system.keys.update_owner(
+            owner, email=email, first_name=first_name, last_name=last_name
+        )
+    finally:
+        system.close()
+    if not updated:
+        console.print(f"[red]No owner with id {owner}.[/red]")
+        raise typer.Exit(1)
+    console.print(f"updated {owner}")
 
 
 def _print_first_key(system: System) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
+
+from nxdocs.api.app import create_app
 from nxdocs.settings import Settings
+from nxdocs.system import build_system
 from tests.support.process import child_env, nxdocs
+from tests.support.server import serving
 
 
 def test_serve_help_lists_every_setting_with_its_variable() -> None:
@@ -45,3 +50,30 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for name in Settings.model_fields:
         assert f"`NXDOCS_{name.upper()}`" in readme, name
+
+
+def test_owner_profile_is_set_by_the_cli_and_shown_by_me(tmp_path: Path) -> None:
+    env = child_env(data_dir=str(tmp_path))
+    created = nxdocs("keys", "create", "--name", "me", env=env)
+    key = created.stdout.strip().splitlines()[-1]
+    owner = created.stdout.split("owner: ")[1].split()[0]
+    updated = nxdocs(
+        "owners", "update", owner, "--email", "ada@example.org", "--first-name", "Ada", env=env
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert nxdocs("owners", "update", "user_nobody", "--email", "x@y.z", env=env).returncode == 1
+    system = build_system(Settings(data_dir=tmp_path))
+    try:
+        with serving(create_app(system, embedded_worker=False)) as base_url:
+            me = httpx.get(f"{base_url}/v1/me", headers={"Authorization": f"Bearer {key}"})
+    finally:
+        system.close()
+    body = me.json()
+    assert (body["object"], body["id"]) == ("user", owner)
+    assert (body["email"], body["first_name"], body["last_name"]) == (
+        "ada@example.org",
+        "Ada",
+        None,
+    )
+    assert body["quota"]["document_export_used"] == 0
+    assert body["quota"]["reset_date"].endswith("T00:00:00.000Z")
