@@ -8,6 +8,7 @@ database named by TEST_POSTGRES_URL, which .ci/run creates fresh per run).
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 from tests.support import handlers
+from tests.support.chat_server import ChatHTTPServer, ChatServer
 from tests.support.clock import ManualClock
 
 POSTGRES_URL = os.environ.get(
@@ -29,10 +31,29 @@ BACKENDS = ["sqlite", "postgres"]
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never inherit the developer's NXDOCS_* settings."""
+    """Tests never inherit the developer's NXDOCS_* settings, nor proxies that
+    would catch loopback calls."""
     for name in list(os.environ):
-        if name.startswith("NXDOCS_"):
+        if name.startswith("NXDOCS_") or name.lower().endswith("_proxy"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatServer]:
+    """The scripted chat-completions stand-in on 127.0.0.1; held replies are let go at the end."""
+    state = ChatServer()
+    server = ChatHTTPServer(state)
+    # A short poll interval only makes shutdown prompt; nothing waits on it.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="chat-server"
+    )
+    thread.start()
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield state
+    state.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 def _libpq(url: str) -> str:

@@ -2,13 +2,11 @@
 
 Unlike `tests/api`, nothing here installs scripted handlers: jobs run the real
 generators (Markdown, outline, or the language model against the scripted
-chat server of `tests.generate.chat_server`, running in this process).
+chat server of `tests.support.chat_server`, running in this process).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -18,35 +16,10 @@ from pydantic import SecretStr
 
 from nxdocs.settings import Settings
 from nxdocs.system import build_system
-from tests.generate.chat_server import API_KEY, MODEL, ChatHTTPServer, ChatServer
 from tests.support.artifacts import ArtifactApi, Caller, artifact_api
+from tests.support.chat_server import API_KEY, MODEL, ChatServer
 
 MakeApi = Callable[..., ArtifactApi]
-
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback calls (ours, a worker's to the chat server) never go through a proxy."""
-    for name in list(os.environ):
-        if name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatServer]:
-    """The scripted chat-completions stand-in on 127.0.0.1; held replies are let go at the end."""
-    server_state = ChatServer()
-    server = ChatHTTPServer(server_state)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="chat-server"
-    )
-    thread.start()
-    server_state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield server_state
-    server_state.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def llm_settings(chat: ChatServer, **overrides: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import time
 from dataclasses import replace
 
 from nxdocs.db.schema import artifacts, jobs
-from tests.generate.chat_server import MODEL, ChatServer, Reply
 from tests.support.artifacts import (
     NOT_FOUND,
     ArtifactApi,
@@ -20,6 +19,7 @@ from tests.support.artifacts import (
     assert_hosted_artifact,
     llm_document,
 )
+from tests.support.chat_server import MODEL, ChatServer, Reply
 from tests.support.waiting import wait_until
 
 from .conftest import MakeApi

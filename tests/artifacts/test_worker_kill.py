@@ -20,8 +20,8 @@ import pytest
 
 from nxdocs.db.schema import artifacts, jobs
 from nxdocs.settings import Settings
-from tests.generate.chat_server import API_KEY, MODEL, ChatServer, Reply
 from tests.support.artifacts import ArtifactApi, assert_hosted_artifact, llm_document
+from tests.support.chat_server import API_KEY, MODEL, ChatServer, Reply
 from tests.support.process import child_env
 from tests.support.waiting import wait_until
 

@@ -8,8 +8,6 @@ over HTTP through their signed `download_url`, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -21,7 +19,7 @@ from pydantic import SecretStr
 from nxdocs.clock import Clock
 from nxdocs.settings import Settings
 from nxdocs.system import build_system
-from tests.generate.chat_server import API_KEY, MODEL, ChatHTTPServer, ChatServer
+from tests.support.chat_server import API_KEY, MODEL, ChatServer
 from tests.support.exports import (
     PNG_DPI,
     Caller,
@@ -31,31 +29,6 @@ from tests.support.exports import (
     export_api,
 )
 from tests.support.server import free_port
-
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback calls (downloads, a worker's to the chat server) never go through a proxy."""
-    for name in list(os.environ):
-        if name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatServer]:
-    """The scripted chat-completions stand-in on 127.0.0.1; held replies are let go at the end."""
-    state = ChatServer()
-    server = ChatHTTPServer(state)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="chat-server"
-    )
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield state
-    state.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 @pytest.fixture

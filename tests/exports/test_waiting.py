@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from nxdocs.db.schema import exports
-from tests.generate.chat_server import ChatServer, Reply
+from tests.support.chat_server import ChatServer, Reply
 from tests.support.exports import (
     Caller,
     ExportApi,

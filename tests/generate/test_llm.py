@@ -13,8 +13,7 @@ import pytest
 from nxdocs.generate import GenerationRequest, LlmGenerator
 from nxdocs.jobs.errors import JobError, RetryableJobError
 from nxdocs.pages import Document
-
-from .chat_server import API_KEY, MODEL, ChatServer, Reply
+from tests.support.chat_server import API_KEY, MODEL, ChatServer, Reply
 
 MakeLlm = Callable[..., LlmGenerator]
 INSTRUCTION = "Write like a friendly coffee roaster; always mention Arabica."
@@ -50,8 +49,8 @@ def request(
     )
 
 
-def test_good_answer_makes_a_document(chat_server: ChatServer, make_llm: MakeLlm) -> None:
-    chat_server.script(Reply.document(document_json(3)))
+def test_good_answer_makes_a_document(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(Reply.document(document_json(3)))
 
     artifact = make_llm().generate(request())
 
@@ -59,7 +58,7 @@ def test_good_answer_makes_a_document(chat_server: ChatServer, make_llm: MakeLlm
     assert len(artifact.document.pages) == 3
     assert artifact.metadata == {"generator": "llm", "model": MODEL}
     assert artifact.name == "Part 1"
-    [sent] = chat_server.received
+    [sent] = chat.received
     assert sent.path == "/v1/chat/completions"
     assert sent.headers["authorization"] == f"Bearer {API_KEY}"
     assert sent.body["model"] == MODEL
@@ -73,8 +72,8 @@ def test_good_answer_makes_a_document(chat_server: ChatServer, make_llm: MakeLlm
     assert user == {"role": "user", "content": "A deck about coffee"}
 
 
-def test_requested_name_wins(chat_server: ChatServer, make_llm: MakeLlm) -> None:
-    chat_server.script(Reply.document(document_json(1)))
+def test_requested_name_wins(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(Reply.document(document_json(1)))
     named = GenerationRequest(type="document", prompt="coffee", name="Beans 101", page_count=1)
 
     artifact = make_llm().generate(named)
@@ -83,28 +82,26 @@ def test_requested_name_wins(chat_server: ChatServer, make_llm: MakeLlm) -> None
     assert artifact.document.type == "document"  # the request's type, not the model's
 
 
-def test_fenced_json_is_accepted(chat_server: ChatServer, make_llm: MakeLlm) -> None:
+def test_fenced_json_is_accepted(chat: ChatServer, make_llm: MakeLlm) -> None:
     fenced = "```json\n" + json.dumps(document_json(2)) + "\n```"
-    chat_server.script(Reply.content(fenced))
+    chat.script(Reply.content(fenced))
 
     artifact = make_llm().generate(request(page_count=2))
 
     assert len(artifact.document.pages) == 2
 
 
-def test_no_page_count_accepts_what_the_model_chose(
-    chat_server: ChatServer, make_llm: MakeLlm
-) -> None:
-    chat_server.script(Reply.document(document_json(7)))
+def test_no_page_count_accepts_what_the_model_chose(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(Reply.document(document_json(7)))
 
     artifact = make_llm().generate(request(page_count=None))
 
     assert len(artifact.document.pages) == 7
-    assert "exactly" not in chat_server.received[0].body["messages"][0]["content"]
+    assert "exactly" not in chat.received[0].body["messages"][0]["content"]
 
 
-def test_malformed_json_is_retried_then_fails(chat_server: ChatServer, make_llm: MakeLlm) -> None:
-    chat_server.script(*[Reply.content('{"type": "presentation", "pages": [')] * 3)
+def test_malformed_json_is_retried_then_fails(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(*[Reply.content('{"type": "presentation", "pages": [')] * 3)
 
     with pytest.raises(JobError) as caught:
         make_llm(max_attempts=3).generate(request())
@@ -113,68 +110,66 @@ def test_malformed_json_is_retried_then_fails(chat_server: ChatServer, make_llm:
     assert not caught.value.retryable
     assert "3 attempt" in caught.value.message
     assert "not valid JSON" in caught.value.message
-    assert len(chat_server.received) == 3
+    assert len(chat.received) == 3
     assert API_KEY not in str(caught.value)
 
 
-def test_retry_shows_the_model_its_mistake(chat_server: ChatServer, make_llm: MakeLlm) -> None:
-    chat_server.script(Reply.content("not json at all"), Reply.document(document_json(3)))
+def test_retry_shows_the_model_its_mistake(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(Reply.content("not json at all"), Reply.document(document_json(3)))
 
     artifact = make_llm().generate(request())
 
     assert len(artifact.document.pages) == 3
-    assert len(chat_server.received) == 2
-    retry = chat_server.received[1].body["messages"]
+    assert len(chat.received) == 2
+    retry = chat.received[1].body["messages"]
     assert [m["role"] for m in retry] == ["system", "user", "assistant", "user"]
     assert retry[2]["content"] == "not json at all"
     assert "not valid JSON" in retry[3]["content"]
 
 
-def test_wrong_page_count_is_retried(chat_server: ChatServer, make_llm: MakeLlm) -> None:
-    chat_server.script(Reply.document(document_json(2)), Reply.document(document_json(4)))
+def test_wrong_page_count_is_retried(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(Reply.document(document_json(2)), Reply.document(document_json(4)))
 
     with pytest.raises(JobError) as caught:
         make_llm(max_attempts=2).generate(request(page_count=5))
 
     assert caught.value.code == "GENERATION_FAILED"
     assert "4 pages instead of 5" in caught.value.message
-    assert len(chat_server.received) == 2
+    assert len(chat.received) == 2
 
 
-def test_schema_invalid_answer_is_retried(chat_server: ChatServer, make_llm: MakeLlm) -> None:
+def test_schema_invalid_answer_is_retried(chat: ChatServer, make_llm: MakeLlm) -> None:
     bad = document_json(3)
     bad["pages"][0]["blocks"] = [{"type": "video", "src": "https://x.test/v.mp4"}]
     bad_envelope = Reply(body=b'{"choices": []}')
-    chat_server.script(Reply.document(bad), bad_envelope, Reply.document(document_json(3)))
+    chat.script(Reply.document(bad), bad_envelope, Reply.document(document_json(3)))
 
     artifact = make_llm(max_attempts=3).generate(request())
 
     assert len(artifact.document.pages) == 3
-    assert len(chat_server.received) == 3
+    assert len(chat.received) == 3
 
 
-def test_slow_answer_times_out(chat_server: ChatServer, make_llm: MakeLlm) -> None:
-    chat_server.script(Reply(hang=True))
+def test_slow_answer_times_out(chat: ChatServer, make_llm: MakeLlm) -> None:
+    chat.script(Reply(hang=True))
 
     with pytest.raises(JobError) as caught:
         make_llm(timeout_seconds=0.3).generate(request())
 
     assert caught.value.code == "UPSTREAM_TIMEOUT"
     assert not caught.value.retryable
-    assert len(chat_server.received) == 1
+    assert len(chat.received) == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
-def test_server_errors_are_retryable(
-    chat_server: ChatServer, make_llm: MakeLlm, status: int
-) -> None:
-    chat_server.script(Reply(status=status, body=b'{"error": "overloaded"}'))
+def test_server_errors_are_retryable(chat: ChatServer, make_llm: MakeLlm, status: int) -> None:
+    chat.script(Reply(status=status, body=b'{"error": "overloaded"}'))
 
     with pytest.raises(RetryableJobError) as caught:
         make_llm().generate(request())
 
     assert caught.value.code == "UPSTREAM_UNAVAILABLE"
-    assert len(chat_server.received) == 1  # the job engine retries, with backoff
+    assert len(chat.received) == 1  # the job engine retries, with backoff
 
 
 @pytest.fixture
@@ -196,11 +191,11 @@ def test_unreachable_service_is_retryable(make_llm: MakeLlm, closed_port: int) -
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
 def test_client_errors_fail_for_good(
-    chat_server: ChatServer, make_llm: MakeLlm, status: int, caplog: pytest.LogCaptureFixture
+    chat: ChatServer, make_llm: MakeLlm, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Real services echo (part of) a bad key back; none of it may leak.
     echo = json.dumps({"error": {"message": f"Incorrect API key provided: {API_KEY}"}})
-    chat_server.script(Reply(status=status, body=echo.encode()))
+    chat.script(Reply(status=status, body=echo.encode()))
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(JobError) as caught:
@@ -215,9 +210,9 @@ def test_client_errors_fail_for_good(
 
 
 def test_no_log_line_carries_the_key(
-    chat_server: ChatServer, make_llm: MakeLlm, caplog: pytest.LogCaptureFixture
+    chat: ChatServer, make_llm: MakeLlm, caplog: pytest.LogCaptureFixture
 ) -> None:
-    chat_server.script(Reply.content(API_KEY), Reply.content("{}"))
+    chat.script(Reply.content(API_KEY), Reply.content("{}"))
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(JobError) as caught:
@@ -228,12 +223,12 @@ def test_no_log_line_carries_the_key(
     assert API_KEY not in str(caught.value)
 
 
-def test_missing_prompt_fails_without_a_call(chat_server: ChatServer, make_llm: MakeLlm) -> None:
+def test_missing_prompt_fails_without_a_call(chat: ChatServer, make_llm: MakeLlm) -> None:
     with pytest.raises(JobError) as caught:
         make_llm().generate(request(prompt="  "))
 
     assert caught.value.code == "GENERATION_FAILED"
-    assert chat_server.received == []
+    assert chat.received == []
 
 
 def test_max_attempts_must_be_positive() -> None:
