@@ -38,8 +38,10 @@ import pypdfium2 as pdfium
 import sqlalchemy as sa
 from weasyprint.text.ffi import harfbuzz_subset
 
+from nxdocs.api.exports import month_start_ms
 from nxdocs.artifacts.store import NewArtifact
 from nxdocs.db.schema import exports
+from nxdocs.exports.store import Quota
 from nxdocs.generate import GeneratedArtifact
 from nxdocs.pages.model import (
     CodeBlock,
@@ -416,8 +418,12 @@ def measure_memory(
                 while done + failed < total:
                     size = min(batch, total - done - failed)
                     started = time.perf_counter()
+                    # Counted in the store since the quota moved there: set high.
+                    quota = Quota(
+                        settings.monthly_export_limit, month_start_ms(system.clock.now_ms())
+                    )
                     for _ in range(size):
-                        system.exports.create(owner_id, artifact_id, "pdf", None)
+                        system.exports.create(owner_id, artifact_id, "pdf", None, quota)
                     target = done + failed + size
                     while done + failed < target:
                         if process.poll() is not None:
@@ -509,6 +515,9 @@ def print_memory(idle: int, points: list[MemoryPoint], failed: int, batch: int) 
         f"{'RSS growth':40} {100 * growth:+8.1f} %   "
         f"(target <= +{100 * RSS_GROWTH_TARGET:.0f}%: {verdict})"
     )
+    if len(points) > 1:
+        slope = (last.rss_kb - first.rss_kb) / (last.exports - first.exports)
+        print(f"{'RSS slope after ' + str(first.exports) + ' exports':40} {slope:8.1f} KiB/export")
     total_s = sum(p.batch_s for p in points)
     print(f"{'exports failed':40} {failed:8d}")
     print(
