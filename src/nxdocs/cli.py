@@ -47,7 +47,11 @@ def serve(
     if system.keys.count() == 0:
         _print_first_key(system)
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"nxdocs listening on {base}  (database: {_describe_db(settings)})")
+    console.print(
+        f"nxdocs listening on {base}  (database: {_describe_db(settings)})",
+        soft_wrap=True,
+        highlight=False,
+    )
     asgi = create_app(system, embedded_worker=not no_worker)
     try:
         uvicorn.run(
