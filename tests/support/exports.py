@@ -13,7 +13,6 @@ import base64
 import io
 import math
 import re
-import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,6 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-import uvicorn
 from PIL import Image
 from pptx import Presentation
 from pypdf import PdfReader
@@ -36,6 +34,7 @@ from nxdocs.db.schema import exports, jobs
 from nxdocs.jobs.runner import WorkerThread
 from nxdocs.system import System
 from tests.support.contract import check_response
+from tests.support.server import serving
 from tests.support.waiting import wait_until
 
 FORMATS = ("pdf", "pptx", "png", "html")
@@ -318,23 +317,6 @@ def contract_client(**kwargs: Any) -> httpx.Client:
     return httpx.Client(event_hooks={"response": [check_response]}, timeout=60, **kwargs)
 
 
-@contextmanager
-def serving_on(app: Any, port: int) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1:`port` (the port its download links name) until the block ends."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started or not thread.is_alive())
-    if not server.started:
-        raise RuntimeError("the test server did not start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-
-
 @dataclass
 class Caller:
     """One owner talking to the API with their own key."""
@@ -451,7 +433,7 @@ def export_api(system: System, *, embedded_worker: bool = True) -> Iterator[Expo
     """Serve `system` on the port its settings name, so its download links point here."""
     app = create_app(system, embedded_worker=embedded_worker)
     with (
-        serving_on(app, system.settings.port) as base_url,
+        serving(app, system.settings.port) as base_url,
         contract_client(base_url=base_url) as http,
     ):
         yield ExportApi(system, base_url, http)
