@@ -16,6 +16,7 @@ from nxdocs.cli_options import DATABASE_FIELDS, SERVE_FIELDS, WORKER_FIELDS, wit
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
+from nxdocs.jobs.runner import SupervisedWorker
 from nxdocs.logs import configure_logging
 from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
 from nxdocs.settings import Settings
@@ -79,7 +80,7 @@ def worker(settings: Settings) -> None:
 
 
 def run_worker_until_signalled(system: System) -> None:
-    """Run a worker in this thread; SIGTERM/SIGINT start its graceful shutdown."""
+    """Run a supervised worker in this thread; SIGTERM/SIGINT start its graceful shutdown."""
     stop = threading.Event()
     job_worker = system.worker()
 
@@ -90,7 +91,7 @@ def run_worker_until_signalled(system: System) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     system.start_listening()
-    job_worker.run(stop)
+    SupervisedWorker(job_worker).run(stop)
 
 
 @db_app.command("upgrade")

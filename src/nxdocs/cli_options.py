@@ -99,6 +99,7 @@ WORKER_FIELDS = tuple(
         "signing_secret",
         "download_url_seconds",
         "monthly_export_limit",
+        "poll_cache_max_bytes",
     }
 )
 DATABASE_FIELDS = ("data_dir", "database_url")

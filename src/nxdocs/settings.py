@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=30.0, ge=0, description="Time running jobs get to finish on SIGTERM or SIGINT."
     )
+    max_releases: int = Field(
+        default=3,
+        ge=0,
+        description="Shutdown releases a job gets for free; later ones count as attempts.",
+    )
+    artifact_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="Longest run of one artifact.create attempt (JOB_TIMEOUT)."
+    )
+    export_timeout_seconds: float = Field(
+        default=900.0, gt=0, description="Longest run of one export.run attempt (JOB_TIMEOUT)."
+    )
     auth_cache_seconds: float = Field(
         default=5.0, ge=0, description="Key lookups are cached this long (revocation delay)."
     )
@@ -62,6 +73,11 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests allowed in a burst.")
     sync_wait_seconds: float = Field(
         default=60.0, ge=0, description="How long sync creates wait before answering 202."
+    )
+    poll_cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Memory the poll route's cache of job bodies may use, per API process.",
     )
     max_request_bytes: int = Field(
         default=2_000_000, ge=1024, description="Largest request body (413 beyond)."

@@ -20,6 +20,7 @@ from nxdocs.exports.handler import ExportRunHandler, RenderOptions
 from nxdocs.exports.store import ExportStore
 from nxdocs.generate import LlmGenerator
 from nxdocs.jobs.handlers import HandlerRegistry
+from nxdocs.jobs.model import ARTIFACT_CREATE, EXPORT_RUN
 from nxdocs.jobs.notify import InProcessNotifier, Notifier
 from nxdocs.jobs.notify_postgres import PostgresNotifier
 from nxdocs.jobs.poll_cache import JobCache
@@ -55,14 +56,17 @@ class System:
     def poll_path(self) -> tuple[JobReader, JobCache]:
         """The poll route's reader, and its cache kept coherent for this database."""
         url = self.settings.resolved_database_url()
+        max_bytes = self.settings.poll_cache_max_bytes
         path = sqlite_path(url)
         if path is not None:
             sqlite_reader = SqliteJobReader(path)
-            return sqlite_reader, JobCache(is_live=lambda: True, version=sqlite_reader.data_version)
+            return sqlite_reader, JobCache(
+                is_live=lambda: True, version=sqlite_reader.data_version, max_bytes=max_bytes
+            )
         listener = self._postgres_listener
         if listener is None:
             raise RuntimeError("a PostgreSQL system always has a listener")
-        cache = JobCache(is_live=lambda: listener.listening)
+        cache = JobCache(is_live=lambda: listener.listening, max_bytes=max_bytes)
         listener.subscribe(cache.on_notification)
         return PostgresJobReader(url), cache
 
@@ -85,6 +89,8 @@ class System:
                 settings.purge_interval_seconds,
                 purge,
                 "purged the files of {count} export(s) past retention",
+                # Retention is measured on the injected clock, and so is its interval.
+                now=lambda: self.clock.now_ms() / 1000,
             )
         ]
         return Worker(self.store, self.registry, self.worker_config(), periodic=tasks)
@@ -97,6 +103,11 @@ class System:
             poll_interval_seconds=s.poll_interval_seconds,
             shutdown_grace_seconds=s.shutdown_grace_seconds,
             policy=RetryPolicy(s.backoff_base_seconds, s.backoff_max_seconds),
+            max_releases=s.max_releases,
+            timeouts={
+                ARTIFACT_CREATE: s.artifact_timeout_seconds,
+                EXPORT_RUN: s.export_timeout_seconds,
+            },
         )
 
     def start_listening(self) -> None:

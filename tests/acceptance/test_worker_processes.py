@@ -208,15 +208,6 @@ def owner(db: System) -> str:
     return db.keys.create("acceptance").owner_id
 
 
-@pytest.fixture
-def children(database_url: str, tmp_path: Path) -> Iterator[Children]:
-    started = Children(tmp_path, database_url)
-    try:
-        yield started
-    finally:
-        started.kill_leftovers()
-
-
 def select_all(reads: sa.Engine, table: sa.Table) -> list[dict[str, Any]]:
     with reads.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(sa.select(table))]

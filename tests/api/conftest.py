@@ -11,8 +11,7 @@ from nxdocs.api.app import NxdocsApp, create_app
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 from tests.support import handlers
-from tests.support.contract import check_response
-from tests.support.server import serving
+from tests.support.server import checked_client
 
 
 @pytest.fixture
@@ -33,12 +32,7 @@ def app(api_system: System) -> NxdocsApp:
 @pytest.fixture
 def client(app: NxdocsApp) -> Iterator[httpx.Client]:
     """A client of the app served by a real uvicorn; every response is contract-checked."""
-    with (
-        serving(app) as base_url,
-        httpx.Client(
-            base_url=base_url, event_hooks={"response": [check_response]}, timeout=30
-        ) as http,
-    ):
+    with checked_client(app) as http:
         yield http
 
 

@@ -155,7 +155,8 @@ def test_the_worker_purges_files_past_their_retention(
     old = carol.export(artifact["id"], "pdf")
     old_html = carol.export(artifact["id"], "html")
     (old_file,) = timed.export_files(old["id"])
-    assert old_file.parent == timed.files / "exports" / old["id"]
+    old_folder = timed.files / "exports" / old["id"]
+    assert old_file.parent.parent == old_folder  # exports/<id>/<attempt>/<file>
     clock.advance(DAY_SECONDS / 2)
     young = carol.export(artifact["id"], "pdf")
     (young_file,) = timed.export_files(young["id"])
@@ -163,7 +164,7 @@ def test_the_worker_purges_files_past_their_retention(
     clock.advance(DAY_SECONDS / 2 + 61)  # past the old ones' retention and a purge interval
 
     # The embedded worker's periodic task deletes the files, directory and all.
-    wait_until(lambda: not old_file.parent.exists(), timeout=30)
+    wait_until(lambda: not old_folder.exists(), timeout=30)
     wait_until(lambda: timed.export_files(old_html["id"]) == [], timeout=30)
     assert young_file.exists()
     for purged in (old, old_html):

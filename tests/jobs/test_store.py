@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from nxdocs.jobs.model import ClaimedJob, ErrorInfo, JobState
-from nxdocs.jobs.retry import GiveUp, RetryAt
-from nxdocs.system import System
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence, JobState
+from nxdocs.jobs.retry import GiveUp, RetryIn
+from nxdocs.settings import Settings
+from nxdocs.system import System, build_system
+from tests.support import handlers
 from tests.support.clock import ManualClock
-from tests.support.jobs import enqueue, state_of
+from tests.support.jobs import database_now_ms, enqueue, expire_lease, set_row, state_of
 
 LEASE = 30.0
 
@@ -48,12 +51,10 @@ def test_claim_takes_queued_jobs_once(system: System, owner: str) -> None:
     assert all(state_of(system, job_id)["worker_id"] == "w1" for job_id in ids)
 
 
-def test_claim_respects_limit_and_run_at_order(
-    system: System, owner: str, clock: ManualClock
-) -> None:
-    first = enqueue(system, owner)
-    clock.advance(1)
+def test_claim_respects_limit_and_run_at_order(system: System, owner: str) -> None:
     second = enqueue(system, owner)
+    first = enqueue(system, owner)
+    set_row(system, first, run_at=state_of(system, second)["run_at"] - 1000)
     assert [job.id for job in system.store.claim("w1", 1, LEASE)] == [first]
     assert [job.id for job in system.store.claim("w1", 1, LEASE)] == [second]
 
@@ -95,18 +96,22 @@ def test_complete_records_result_and_is_fenced(system: System, owner: str) -> No
     assert not system.store.complete(job, "w1", {"artifact_id": "doc_y"})
 
 
-def test_retry_requeues_at_the_decided_time(system: System, owner: str, clock: ManualClock) -> None:
+def test_retry_requeues_after_the_decided_delay_on_the_database_clock(
+    system: System, owner: str
+) -> None:
     job_id = enqueue(system, owner)
     job = claim_one(system)
-    later = clock.now_ms() + 5_000
-    assert system.store.fail(job, "w1", ErrorInfo("FLAKY", "try again"), RetryAt(later))
+    before = database_now_ms(system)
+    assert system.store.fail(job, "w1", ErrorInfo("FLAKY", "try again"), RetryIn(60_000))
+    after = database_now_ms(system)
     row = state_of(system, job_id)
-    assert (row["state"], row["run_at"], row["worker_id"]) == ("queued", later, None)
+    assert (row["state"], row["worker_id"]) == ("queued", None)
+    assert before + 60_000 <= row["run_at"] <= after + 60_000
     view = system.store.get(job_id, owner)
     assert view is not None
     assert view.error is None  # a queued retry shows no error to the client
     assert system.store.claim("w1", 1, LEASE) == []
-    clock.advance(5)
+    set_row(system, job_id, run_at=row["run_at"] - 60_000)
     assert claim_one(system).attempt == 2
 
 
@@ -119,22 +124,48 @@ def test_give_up_fails_the_job_with_its_error(system: System, owner: str) -> Non
     assert (view.state, view.error) == (JobState.FAILED, ErrorInfo("RENDER_FAILED", "bad page"))
 
 
-def test_heartbeat_extends_only_held_leases(system: System, owner: str, clock: ManualClock) -> None:
+def test_heartbeat_extends_only_leases_held_under_that_claim(system: System, owner: str) -> None:
     job_id = enqueue(system, owner)
+    job = claim_one(system)
+    set_row(system, job_id, lease_expires_at=0)
+    now = database_now_ms(system)
+    key = (job_id, job.run_id)
+    assert system.store.heartbeat("w1", [key], LEASE) == {key}
+    assert state_of(system, job_id)["lease_expires_at"] >= now + LEASE * 1000
+    assert system.store.heartbeat("w2", [key], LEASE) == set()
+    # An older claim of the same job, by the same worker, holds nothing.
+    assert system.store.heartbeat("w1", [(job_id, "older")], LEASE) == set()
+
+
+def test_every_claim_gets_a_new_run_id_even_for_the_same_attempt(
+    system: System, owner: str
+) -> None:
+    job_id = enqueue(system, owner)
+    first = claim_one(system)
+    assert system.store.release("w1", [(job_id, first.run_id)], max_releases=3) == 1
+    second = claim_one(system)
+    assert (first.attempt, second.attempt) == (1, 1)
+    assert first.run_id != second.run_id
+    # The released claim's writes are refused, though worker and attempt match.
+    assert not system.store.complete(first, "w1", {"from": "released"})
+    assert system.store.complete(second, "w1", {"from": "current"})
+
+
+def test_leases_are_granted_on_the_database_clock(system: System, owner: str) -> None:
+    job_id = enqueue(system, owner)
+    before = database_now_ms(system)
     claim_one(system)
-    before = state_of(system, job_id)["lease_expires_at"]
-    clock.advance(10)
-    assert system.store.heartbeat("w1", [job_id], LEASE) == {job_id}
-    assert state_of(system, job_id)["lease_expires_at"] == before + 10_000
-    assert system.store.heartbeat("w2", [job_id], LEASE) == set()
+    after = database_now_ms(system)
+    expires = state_of(system, job_id)["lease_expires_at"]
+    assert before + LEASE * 1000 <= expires <= after + LEASE * 1000
 
 
 def test_expired_lease_is_claimed_again_and_old_worker_is_fenced(
-    system: System, owner: str, clock: ManualClock
+    system: System, owner: str
 ) -> None:
     job_id = enqueue(system, owner)
     stale = claim_one(system, "w1")
-    clock.advance(LEASE + 1)
+    expire_lease(system, job_id)
     assert system.store.reap_expired_leases() == 1
     fresh = claim_one(system, "w2")
     assert (fresh.id, fresh.attempt) == (job_id, 2)
@@ -145,12 +176,10 @@ def test_expired_lease_is_claimed_again_and_old_worker_is_fenced(
     assert view.result == {"from": "fresh"}
 
 
-def test_lease_expiry_on_last_attempt_fails_the_job(
-    system: System, owner: str, clock: ManualClock
-) -> None:
+def test_lease_expiry_on_last_attempt_fails_the_job(system: System, owner: str) -> None:
     job_id = enqueue(system, owner, max_attempts=1)
     claim_one(system)
-    clock.advance(LEASE + 1)
+    expire_lease(system, job_id)
     assert system.store.reap_expired_leases() == 1
     view = system.store.get(job_id, owner)
     assert view is not None
@@ -160,19 +189,103 @@ def test_lease_expiry_on_last_attempt_fails_the_job(
     assert "1 attempts" in view.error.message
 
 
-def test_unexpired_leases_are_left_alone(system: System, owner: str, clock: ManualClock) -> None:
-    enqueue(system, owner)
+def test_unexpired_leases_are_left_alone(system: System, owner: str) -> None:
+    job_id = enqueue(system, owner)
     claim_one(system)
-    clock.advance(LEASE - 1)
+    set_row(system, job_id, lease_expires_at=database_now_ms(system) + 1000)
     assert system.store.reap_expired_leases() == 0
+
+
+@pytest.fixture
+def real(settings: Settings) -> Iterator[System]:
+    """A second node on the same database, whose process clock is right."""
+    other = build_system(settings)
+    yield other
+    other.close()
+
+
+def test_a_process_clock_a_minute_ahead_reaps_nothing_early(
+    system: System, real: System, owner: str, clock: ManualClock
+) -> None:
+    """Leases are the database's business: a node whose own clock runs a minute
+    ahead (or was stepped by NTP) neither reaps valid leases nor runs jobs early."""
+    clock.advance(60)
+    held = enqueue(real, owner)
+    assert [job.id for job in real.store.claim("w-real", 1, LEASE)] == [held]
+    assert system.store.reap_expired_leases() == 0
+    assert state_of(system, held)["state"] == "running"
+    retried = enqueue(real, owner)
+    (job,) = real.store.claim("w-real", 1, LEASE)
+    assert job.id == retried
+    assert real.store.fail(job, "w-real", ErrorInfo("FLAKY", "again"), RetryIn(30_000))
+    assert system.store.claim("w-ahead", 1, LEASE) == []
+
+
+def test_a_job_enqueued_by_a_node_whose_clock_runs_ahead_is_not_delayed(
+    system: System, real: System, owner: str, clock: ManualClock
+) -> None:
+    clock.advance(60)
+    job_id = enqueue(system, owner)
+    assert [job.id for job in real.store.claim("w-real", 1, LEASE)] == [job_id]
 
 
 def test_release_returns_jobs_without_spending_an_attempt(system: System, owner: str) -> None:
     job_id = enqueue(system, owner)
-    claim_one(system)
-    assert system.store.release("w1", [job_id]) == 1
+    job = claim_one(system)
+    assert system.store.release("w1", [(job_id, job.run_id)], max_releases=3) == 1
     row = state_of(system, job_id)
-    assert (row["state"], row["attempts"], row["worker_id"]) == ("queued", 0, None)
+    assert (row["state"], row["attempts"], row["worker_id"], row["releases"]) == (
+        "queued",
+        0,
+        None,
+        1,
+    )
+
+
+def test_release_is_fenced_by_claim(system: System, owner: str) -> None:
+    job_id = enqueue(system, owner)
+    job = claim_one(system)
+    assert system.store.release("w1", [(job_id, "other")], max_releases=3) == 0
+    assert system.store.release("w2", [(job_id, job.run_id)], max_releases=3) == 0
+    assert state_of(system, job_id)["state"] == "running"
+
+
+def test_releases_past_the_limit_spend_attempts_until_the_job_fails(
+    system: System, owner: str
+) -> None:
+    job_id = enqueue(system, owner, max_attempts=2)
+    attempts = []
+    for _ in range(3):
+        job = claim_one(system)
+        attempts.append(job.attempt)
+        assert system.store.release("w1", [(job_id, job.run_id)], max_releases=1) == 1
+    # The first release is free; the second spends attempt 1; the third, on
+    # attempt 2 of 2, ends the job.
+    assert attempts == [1, 1, 2]
+    view = system.store.get(job_id, owner)
+    assert view is not None
+    assert view.state is JobState.FAILED
+    assert view.error is not None
+    assert view.error.code == "ATTEMPTS_EXHAUSTED"
+    assert "worker shut down" in view.error.message
+    with system.engine.connect() as connection:
+        codes = connection.execute(handlers.failures.select()).all()
+    assert [(row.job_id, row.code) for row in codes] == [(job_id, "ATTEMPTS_EXHAUSTED")]
+
+
+def test_hold_tells_whether_the_attempt_still_owns_the_job(system: System, owner: str) -> None:
+    job_id = enqueue(system, owner)
+    job = claim_one(system)
+    fence = Fence(job_id, "w1", job.attempt, job.run_id)
+    with system.engine.begin() as connection:
+        assert system.store.hold(connection, fence)
+    expire_lease(system, job_id)
+    system.store.reap_expired_leases()
+    again = claim_one(system, "w1")
+    with system.engine.begin() as connection:
+        assert not system.store.hold(connection, fence)
+        assert not system.store.hold(connection, Fence(job_id, "w1", 2, "another claim"))
+        assert system.store.hold(connection, Fence(job_id, "w1", 2, again.run_id))
 
 
 def test_progress_is_stored_and_fenced(system: System, owner: str) -> None:

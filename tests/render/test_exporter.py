@@ -117,3 +117,22 @@ def test_job_errors_pass_through(presentation: Document, theme: Theme) -> None:
     with pytest.raises(JobError) as raised:
         render(presentation, theme, "html", image_loader=refusing_loader)
     assert raised.value.code == "IMAGE_REFUSED"
+
+
+class StopRenderError(Exception):
+    """What a caller raises from its progress callback to stop a render."""
+
+
+@pytest.mark.parametrize("fmt", ["html", "pdf", "png", "pptx"])
+def test_an_exception_from_the_progress_callback_stops_the_render_as_it_is(
+    presentation: Document, theme: Theme, fmt: ExportFormat
+) -> None:
+    calls = []
+
+    def stop(done: int, total: int) -> None:
+        calls.append(done)
+        raise StopRenderError
+
+    with pytest.raises(StopRenderError):
+        render(presentation, theme, fmt, dpi=PNG_DPI, image_loader=fake_loader, progress=stop)
+    assert len(calls) == 1  # the first report stopped it

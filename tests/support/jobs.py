@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
+from nxdocs.jobs.store import database_now
 from nxdocs.system import System
 
 
@@ -31,3 +32,25 @@ def state_of(system: System, job_id: str) -> dict[str, Any]:
     with system.engine.connect() as connection:
         row = connection.execute(sa.text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}).one()
     return dict(row._mapping)
+
+
+def set_row(system: System, job_id: str, **values: Any) -> None:
+    """Change a job's row directly: the way tests move a lease or `run_at` into
+    the past on the database's clock, which no test can set."""
+    assignments = ", ".join(f"{name} = :{name}" for name in values)
+    with system.engine.begin() as connection:
+        connection.execute(
+            sa.text(f"UPDATE jobs SET {assignments} WHERE id = :id"),
+            {"id": job_id, **values},
+        )
+
+
+def database_now_ms(system: System) -> int:
+    """The database's clock, as leases and `run_at` see it."""
+    with system.engine.connect() as connection:
+        return int(connection.execute(sa.select(database_now(system.store.now_sql))).scalar_one())
+
+
+def expire_lease(system: System, job_id: str) -> None:
+    """The job's lease ran out a moment ago, by the database's clock."""
+    set_row(system, job_id, lease_expires_at=database_now_ms(system) - 1)

@@ -7,9 +7,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from tests.support.contract import check_response
 from tests.support.waiting import wait_until
 
 
@@ -38,3 +40,15 @@ def serving(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=60)
+
+
+@contextmanager
+def checked_client(app: ASGIApp) -> Iterator[httpx.Client]:
+    """A client of `app` served by a real uvicorn; every response is contract-checked."""
+    with (
+        serving(app) as base_url,
+        httpx.Client(
+            base_url=base_url, event_hooks={"response": [check_response]}, timeout=30
+        ) as http,
+    ):
+        yield http

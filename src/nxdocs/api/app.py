@@ -1,8 +1,9 @@
 """`create_app()`: the ASGI application for one `System`.
 
-Layers, outermost first: `ContainErrors` (no exception escapes), the poll
-route (`JobPollRoute`), then the FastAPI app with `AuthMiddleware` in front
-of every other /v1 route.
+Layers, outermost first: `ContainErrors` (no exception escapes; a database
+outage is a 503), the poll route (`JobPollRoute`), then the FastAPI app with
+`AuthMiddleware` in front of every other /v1 route. `/health`, `/readyz` and
+`/metrics` are outside /v1 and need no key.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from nxdocs import __version__
-from nxdocs.api import artifacts, exports, files, health, me, styling
+from nxdocs.api import artifacts, exports, files, health, me, metrics, ready, styling
 from nxdocs.api.auth import Authenticator, AuthMiddleware
 from nxdocs.api.contain import ContainErrors
 from nxdocs.api.errors import install_error_handlers
 from nxdocs.api.jobs import JobPollRoute
 from nxdocs.api.limits import BodyLimits
+from nxdocs.api.metrics import metrics_registry
 from nxdocs.api.openapi import install_openapi
 from nxdocs.api.ratelimit import RateLimiter
+from nxdocs.api.ready import DatabaseProbe, Readiness
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
@@ -47,6 +50,9 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     """The API for `system`; with `embedded_worker`, it also runs jobs in-process."""
     reader, cache = system.poll_path()
     settings = system.settings
+    readiness = Readiness(
+        DatabaseProbe(system.engine, settings.resolved_database_url()), embedded_worker
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +62,7 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         if embedded_worker:
             worker = WorkerThread(system.worker())
             worker.start()
+            readiness.worker = worker
         try:
             yield
         finally:
@@ -71,6 +78,10 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         lifespan=lifespan,
     )
     api.state.system = system
+    api.state.readiness = readiness
+    api.state.metrics = metrics_registry(
+        cache, (lambda: readiness.worker_state() == "ok") if embedded_worker else None
+    )
     api.state.waiter = JobWaiter(system.store, settings.poll_interval_seconds)
     api.state.signer = system.link_signer()
     api.state.links = DownloadLinks(
@@ -84,6 +95,8 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     install_openapi(api)
     for router in (
         health.router,
+        ready.router,
+        metrics.router,
         artifacts.router,
         exports.router,
         files.router,

@@ -1,26 +1,35 @@
-"""The outermost ASGI layer: an unexpected exception becomes the contract's 500.
+"""The outermost ASGI layer: no exception escapes; a database outage is a 503, anything else a 500.
 
 Starlette's own error middleware re-raises after answering, so the server
 would log a traceback (with whatever SQL or data the exception text holds).
-This layer stops it here and logs a one-line summary instead.
+This layer stops it here and logs a one-line summary instead. Outages are
+told apart from bugs by `nxdocs.db.outage.is_outage`, and logged
+at most once a second, with a count, since under load every request fails.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nxdocs.api.responses import error_response
+from nxdocs.api.unavailable import unavailable_response
+from nxdocs.db.outage import is_outage
 from nxdocs.errors import InternalError
 from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
 
+_OUTAGE_LOG_INTERVAL_SECONDS = 1.0
+
 
 class ContainErrors:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._next_outage_log = 0.0
+        self._unlogged_outages = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,11 +45,32 @@ class ContainErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            log.error(
-                "unhandled error on %s %s: %s",
-                scope["method"],
-                scope["path"],
-                exception_summary(exc),
-            )
+            if is_outage(exc):
+                self._log_outage(scope, exc)
+                response = unavailable_response()
+            else:
+                log.error(
+                    "unhandled error on %s %s: %s",
+                    scope["method"],
+                    scope["path"],
+                    exception_summary(exc),
+                )
+                response = error_response(InternalError())
             if not started:
-                await error_response(InternalError())(scope, receive, send)
+                await response(scope, receive, send)
+
+    def _log_outage(self, scope: Scope, exc: Exception) -> None:
+        now = time.monotonic()
+        if now < self._next_outage_log:
+            self._unlogged_outages += 1
+            return
+        more = f" (and {self._unlogged_outages} more since the last line)"
+        log.warning(
+            "database unavailable on %s %s, answered 503: %s%s",
+            scope["method"],
+            scope["path"],
+            exception_summary(exc),
+            more if self._unlogged_outages else "",
+        )
+        self._next_outage_log = now + _OUTAGE_LOG_INTERVAL_SECONDS
+        self._unlogged_outages = 0

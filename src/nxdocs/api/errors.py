@@ -8,6 +8,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from nxdocs.api.responses import error_response
+from nxdocs.api.unavailable import unavailable_response
+from nxdocs.db.outage import is_outage
 from nxdocs.errors import (
     ApiError,
     InternalError,
@@ -49,7 +51,10 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
-async def _unexpected_error(_request: Request, _exc: Exception) -> Response:
+async def _unexpected_error(_request: Request, exc: Exception) -> Response:
+    """A database outage is a 503 (`nxdocs.api.unavailable`); anything else is a bug."""
+    if is_outage(exc):
+        return unavailable_response()
     return error_response(InternalError())
 
 

@@ -5,7 +5,8 @@ one indexed read, pre-built headers) and hands every other request to the
 FastAPI app. The framework's middleware and routing cost more per request
 than the read does (bench/README.md has the figures). Its OpenAPI entry is
 added in `nxdocs.api.openapi`, and auth is the same `Authenticator` the
-middleware uses.
+middleware uses. A database error raises through to `ContainErrors`, which
+answers an outage with 503.
 """
 
 from __future__ import annotations

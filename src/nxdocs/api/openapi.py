@@ -1,4 +1,8 @@
-"""OpenAPI entries for the routes that are plain Starlette routes (the poll path)."""
+"""OpenAPI entries for the routes that are plain Starlette routes (the poll path), and the 503.
+
+Every /v1 operation that reads the database can answer 503 SERVICE_UNAVAILABLE
+during an outage (`nxdocs.api.unavailable`); that response is added to each.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ def install_openapi(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             _add_job_route(schema)
+            _add_unavailable(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -82,3 +87,19 @@ def _add_job_route(schema: dict[str, Any]) -> None:
             },
         }
     }
+
+
+_PUBLIC_WITHOUT_DATABASE = ("/v1/health",)
+
+
+def _add_unavailable(schema: dict[str, Any]) -> None:
+    response = {
+        "description": "The database is unreachable for now (SERVICE_UNAVAILABLE); "
+        "retry after Retry-After seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for path, item in schema["paths"].items():
+        if path.startswith("/v1/") and path not in _PUBLIC_WITHOUT_DATABASE:
+            for operation in item.values():
+                operation.setdefault("responses", {}).setdefault("503", response)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.generate import LlmGenerator, choose_generator
-from nxdocs.jobs.errors import JobError
+from nxdocs.jobs.errors import JobError, LeaseLostError
 from nxdocs.jobs.handlers import JobContext
 from nxdocs.jobs.model import ARTIFACT_CREATE, ClaimedJob, ErrorInfo
 
@@ -29,7 +29,8 @@ class ArtifactCreateHandler:
             raise JobError("ARTIFACT_DELETED", "The artifact was deleted before it was generated.")
         generated = choose_generator(request, self.llm).generate(request)
         context.heartbeat()
-        self.artifacts.save_generated(artifact_id, generated)
+        if not self.artifacts.save_generated(context.fence, artifact_id, generated):
+            raise LeaseLostError
         return {"artifact_id": artifact_id}
 
     def on_succeeded(

@@ -16,7 +16,7 @@ from nxdocs.db.pagination import newest_first
 from nxdocs.db.schema import artifacts
 from nxdocs.generate import GeneratedArtifact, GenerationRequest
 from nxdocs.ids import new_id
-from nxdocs.jobs.model import ARTIFACT_CREATE, ErrorInfo, NewJob
+from nxdocs.jobs.model import ARTIFACT_CREATE, ErrorInfo, Fence, NewJob
 from nxdocs.jobs.store import JobStore
 from nxdocs.pages import Document, DocumentType
 
@@ -128,10 +128,17 @@ class ArtifactStore:
             ).scalar_one_or_none()
         return None if stored is None else GenerationRequest(**orjson.loads(stored))
 
-    def save_generated(self, artifact_id: str, generated: GeneratedArtifact) -> None:
-        """Store the pages; a rerun overwrites. The status stays "generating" until
-        the job completes, in `mark_ready`, in the job's own transaction."""
+    def save_generated(self, fence: Fence, artifact_id: str, generated: GeneratedArtifact) -> bool:
+        """Store the pages while the job's attempt still holds it; a rerun overwrites.
+
+        False, writing nothing, when another attempt owns the job now: a stale
+        attempt never replaces the pages of the one that took over. The status
+        stays "generating" until the job completes, in `mark_ready`, in the
+        job's own transaction.
+        """
         with self.engine.begin() as connection:
+            if not self.jobs.hold(connection, fence):
+                return False
             connection.execute(
                 artifacts.update()
                 .where(artifacts.c.id == artifact_id, artifacts.c.status == GENERATING)
@@ -142,6 +149,7 @@ class ArtifactStore:
                     page_count=len(generated.document.pages),
                 )
             )
+        return True
 
     def document(self, artifact_id: str) -> Document | None:
         with self.reads.connect() as connection:

@@ -21,10 +21,28 @@ from sqlalchemy.engine import Engine, make_url
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+# A lost server must fail a call within seconds, not hang it: a connect waits
+# at most 10 s, and TCP keepalives find a dead peer (a machine gone, a
+# half-open connection) in about 20 s instead of the kernel's two hours.
+_POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 2,
+}
+
+
 def create_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return sa.create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args=_POSTGRES_CONNECT_ARGS,
+    )
 
 
 _READ_ONLY = "nxdocs_read_only"

@@ -47,9 +47,13 @@ jobs = sa.Table(
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("max_attempts", sa.Integer, nullable=False),
+    # Worker shutdowns that handed the job back (see JobStore.release).
+    sa.Column("releases", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("run_at", sa.BigInteger, nullable=False),
     sa.Column("lease_expires_at", sa.BigInteger, nullable=True),
     sa.Column("worker_id", sa.String(80), nullable=True),
+    # A new random token at every claim: what the claim's writes are fenced on.
+    sa.Column("run_id", sa.String(16), nullable=True),
     sa.Column("progress_done", sa.Integer, nullable=True),
     sa.Column("progress_total", sa.Integer, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from nxdocs.artifacts.model import FAILED, READY, Artifact
 from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.exports.model import GOOGLE_SLIDES, Export
-from nxdocs.exports.store import ExportFile, ExportStore
-from nxdocs.jobs.errors import JobError, RetryableJobError, SnoozeJob
+from nxdocs.exports.store import ExportFile, ExportStore, export_prefix
+from nxdocs.jobs.errors import JobError, LeaseLostError, RetryableJobError, SnoozeJob
 from nxdocs.jobs.handlers import JobContext
 from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
 from nxdocs.jobs.notify import Notifier
@@ -39,8 +39,9 @@ class RenderOptions:
 
 
 class ExportRunHandler:
-    """Idempotent: the export's id is in the payload, its file key is derived from
-    it, and a rerun replaces the file whole."""
+    """Idempotent: the export's id is in the payload, each claim writes its file
+    under a folder of its own, and the export points at the file of the claim
+    that completed it."""
 
     type = EXPORT_RUN
 
@@ -108,7 +109,7 @@ class ExportRunHandler:
                     raise RetryableJobError(
                         "ARTIFACT_NOT_READY", "The artifact is still being generated."
                     )
-                if time.monotonic() > snooze_at or context.lease_lost():
+                if time.monotonic() > snooze_at:
                     raise SnoozeJob(_SNOOZE_SECONDS)
                 changed.wait(_WAIT_POLL_SECONDS)
                 context.heartbeat()
@@ -145,14 +146,30 @@ class ExportRunHandler:
                 progress=context.report_progress,
             )
         if context.lease_lost():
-            raise SnoozeJob(0)  # another worker owns the job now; write nothing
+            raise LeaseLostError  # another attempt may own the job now; write nothing
+        # Each claim writes under a folder of its own, and the export row points
+        # at its file only through a fenced write: a stale attempt can neither
+        # overwrite nor delete the current file. The download link is signed
+        # only once the job has completed. A claim whose record is refused, or
+        # fails, takes its own folder away again.
         file_name = f"{file_stem(artifact.name)}.{rendered.extension}"
-        key = f"exports/{export.id}/{file_name}"
-        self.blobs.put(key, rendered.data)
+        folder = f"{export_prefix(export.id)}{context.fence.blob_prefix}/"
+        self.blobs.put(folder + file_name, rendered.data)
         stored = ExportFile(
-            key, rendered.content_type, file_name, len(rendered.data), len(document.pages)
+            folder + file_name,
+            rendered.content_type,
+            file_name,
+            len(rendered.data),
+            len(document.pages),
         )
-        self.exports.save_file(export.id, stored)
+        try:
+            saved = self.exports.save_file(context.fence, export.id, stored)
+        except BaseException:
+            self.blobs.delete_prefix(folder)
+            raise
+        if not saved:
+            self.blobs.delete_prefix(folder)
+            raise LeaseLostError
 
 
 def file_stem(name: str) -> str:

@@ -13,7 +13,7 @@ from nxdocs.db.engine import read_only
 from nxdocs.db.schema import exports, owners
 from nxdocs.exports.model import COMPLETED, FAILED, PROCESSING, Export
 from nxdocs.ids import new_id
-from nxdocs.jobs.model import EXPORT_RUN, ErrorInfo, NewJob
+from nxdocs.jobs.model import EXPORT_RUN, ErrorInfo, Fence, NewJob
 from nxdocs.jobs.store import JobStore
 from nxdocs.storage.blobs import BlobStore
 
@@ -110,9 +110,15 @@ class ExportStore:
         with self.reads.connect() as connection:
             return _count_since(connection, owner_id, since_ms)
 
-    def save_file(self, export_id: str, file: ExportFile) -> None:
-        """Record the rendered file; the status flips to completed with the job."""
+    def save_file(self, fence: Fence, export_id: str, file: ExportFile) -> bool:
+        """Record the rendered file while the job's attempt still holds it.
+
+        False, writing nothing, when another attempt owns the job now. The
+        status flips to completed with the job, in its own transaction.
+        """
         with self.engine.begin() as connection:
+            if not self.jobs.hold(connection, fence):
+                return False
             connection.execute(
                 exports.update()
                 .where(exports.c.id == export_id)
@@ -124,6 +130,7 @@ class ExportStore:
                     pages_exported=file.pages_exported,
                 )
             )
+        return True
 
     def mark_completed(self, connection: sa.Connection, export_id: str) -> None:
         now = self.clock.now_ms()
@@ -146,20 +153,34 @@ class ExportStore:
         )
 
     def purge_files(self, blobs: BlobStore, completed_before_ms: int) -> int:
-        """Delete the files of exports completed before the cutoff; the rows stay."""
+        """Delete the files of exports completed before the cutoff; the rows stay.
+
+        The whole prefix goes, with any file a stale attempt left beside the
+        published one.
+        """
         with self.reads.connect() as connection:
-            expired = connection.execute(
-                sa.select(exports.c.id, exports.c.file_key).where(
-                    exports.c.completed_at < completed_before_ms, exports.c.file_key.is_not(None)
+            expired = (
+                connection.execute(
+                    sa.select(exports.c.id).where(
+                        exports.c.completed_at < completed_before_ms,
+                        exports.c.file_key.is_not(None),
+                    )
                 )
-            ).all()
-        for export_id, key in expired:
-            blobs.delete(key)
+                .scalars()
+                .all()
+            )
+        for export_id in expired:
+            blobs.delete_prefix(export_prefix(export_id))
             with self.engine.begin() as connection:
                 connection.execute(
                     exports.update().where(exports.c.id == export_id).values(file_key=None)
                 )
         return len(expired)
+
+
+def export_prefix(export_id: str) -> str:
+    """Where every file of an export lives in the blob store."""
+    return f"exports/{export_id}/"
 
 
 def _count_since(connection: sa.Connection, owner_id: str, since_ms: int) -> int:

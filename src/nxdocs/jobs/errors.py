@@ -40,3 +40,14 @@ class SnoozeJob(Exception):  # noqa: N818 (an outcome, not an error)
     def __init__(self, delay_seconds: float) -> None:
         super().__init__(f"snoozed for {delay_seconds}s")
         self.delay_seconds = delay_seconds
+
+
+class LeaseLostError(Exception):
+    """A resource write was refused: another attempt owns the job now.
+
+    Not an outcome of the job: the executor's own fenced write of it is
+    refused too, and the attempt that took over decides how the job ends.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the job's lease was lost; the write was refused")

@@ -1,23 +1,45 @@
-"""Run one claimed job and report its outcome: execute -> decide -> write."""
+"""Run one claimed job and report its outcome: execute -> decide -> write.
+
+An attempt knows its lease from its own monotonic clock as well as from the
+database: the lease was granted no earlier than the moment the claim (or the
+last heartbeat that renewed it) was sent, so `lease_lost()` turns true a
+margin before the database can consider the lease expired. From then on the
+context's calls raise `LeaseLostError`, so a handler stops at its next
+progress report or heartbeat, before a reaper can hand the job to another
+attempt, even when its heartbeats stall or the process was paused. Every
+write is also fenced in the database, so a handler that never calls back
+writes nothing that counts.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nxdocs.jobs.errors import JobError, SnoozeJob
+from nxdocs.jobs.backoff import Backoff
+from nxdocs.jobs.errors import JobError, LeaseLostError, SnoozeJob
 from nxdocs.jobs.handlers import HandlerRegistry
-from nxdocs.jobs.model import ClaimedJob, ErrorInfo
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence
 from nxdocs.jobs.retry import GiveUp, RetryDecision, RetryPolicy
-from nxdocs.jobs.store import ATTEMPTS_EXHAUSTED, JobStore
+from nxdocs.jobs.store import ATTEMPTS_EXHAUSTED, ClaimKey, JobStore
 from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = ErrorInfo("INTERNAL_ERROR", "An internal error occurred while running the job.")
+LEASE_LOST = ErrorInfo(
+    "LEASE_LOST", "The attempt stopped: its worker could not renew the job's lease in time."
+)
+JOB_TIMEOUT = "JOB_TIMEOUT"
+
+LEASE_SAFETY = 5 / 6
+"""An attempt counts its lease as lost after this share of it, locally: the rest
+is the margin in which a cooperative handler stops before a reaper may act."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +55,7 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class Snoozed:
-    run_at_ms: int
+    delay_ms: int
 
 
 Outcome = Succeeded | Failed | Snoozed
@@ -41,29 +63,98 @@ Outcome = Succeeded | Failed | Snoozed
 
 @dataclass
 class RunningJob:
-    """The `JobContext` a handler sees, bound to one attempt of one job."""
+    """The `JobContext` a handler sees, bound to one claim of one job.
+
+    `claimed_at` is the monotonic time just before the claim was sent.
+    """
 
     job: ClaimedJob
     worker_id: str
     store: JobStore
     lease_seconds: float
-    lost: threading.Event = field(default_factory=threading.Event)
+    timeout_seconds: float
+    claimed_at: float
+    _lost: threading.Event = field(default_factory=threading.Event, init=False)
+    _lease_deadline: float = field(init=False)
+    _settled: bool = field(default=False, init=False)
+    _settle_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def report_progress(self, done: int, total: int) -> None:
-        if self.lost.is_set():
-            return
-        if not self.store.report_progress(self.job, self.worker_id, done, total):
-            self.lost.set()
+    def __post_init__(self) -> None:
+        self._lease_deadline = self.claimed_at + self.lease_seconds * LEASE_SAFETY
 
-    def heartbeat(self) -> None:
-        if self.lost.is_set():
-            return
-        held = self.store.heartbeat(self.worker_id, [self.job.id], self.lease_seconds)
-        if self.job.id not in held:
-            self.lost.set()
+    @property
+    def key(self) -> ClaimKey:
+        return (self.job.id, self.job.run_id)
+
+    @property
+    def fence(self) -> Fence:
+        return Fence(self.job.id, self.worker_id, self.job.attempt, self.job.run_id)
+
+    @property
+    def overdue(self) -> bool:
+        """Past its run-time limit."""
+        return time.monotonic() >= self.claimed_at + self.timeout_seconds
+
+    @property
+    def lost(self) -> bool:
+        """Known lost: the database refused it, or it was released or timed out."""
+        return self._lost.is_set()
+
+    def mark_lost(self) -> None:
+        self._lost.set()
+
+    def renewed(self, sent_at: float) -> None:
+        """A heartbeat sent at monotonic `sent_at` found the lease still held."""
+        self._lease_deadline = max(
+            self._lease_deadline, sent_at + self.lease_seconds * LEASE_SAFETY
+        )
+
+    def settle(self) -> bool:
+        """Take the one right to report this attempt's outcome (the handler's own
+        outcome, a timeout, or a release at shutdown); False if already taken."""
+        with self._settle_lock:
+            if self._settled:
+                return False
+            self._settled = True
+            return True
 
     def lease_lost(self) -> bool:
-        return self.lost.is_set()
+        return self.lost or time.monotonic() >= self._lease_deadline
+
+    def report_progress(self, done: int, total: int) -> None:
+        self._check_lease()
+        try:
+            held = self.store.report_progress(self.job, self.worker_id, done, total)
+        except Exception as exc:
+            # Progress is a courtesy to pollers: never fail the job over it.
+            log.warning("job %s progress not saved: %s", self.job.id, exception_summary(exc))
+            return
+        if not held:
+            self.mark_lost()
+            raise LeaseLostError
+
+    def heartbeat(self) -> None:
+        self._check_lease()
+        self.renew()
+        self._check_lease()
+
+    def renew(self) -> None:
+        """One heartbeat for this claim now; a database error leaves the lease as it was."""
+        sent_at = time.monotonic()
+        try:
+            held = self.store.heartbeat(self.worker_id, [self.key], self.lease_seconds)
+        except Exception as exc:
+            # The worker's own heartbeats keep trying; the local deadline still holds.
+            log.warning("job %s heartbeat failed: %s", self.job.id, exception_summary(exc))
+            return
+        if self.key in held:
+            self.renewed(sent_at)
+        else:
+            self.mark_lost()
+
+    def _check_lease(self) -> None:
+        if self.lease_lost():
+            raise LeaseLostError
 
 
 @dataclass(frozen=True)
@@ -73,30 +164,42 @@ class Executor:
     policy: RetryPolicy
     worker_id: str
     rng: random.Random
+    write_retry_seconds: float
+    """How long an outcome write is retried through database errors."""
 
     def execute(self, running: RunningJob) -> None:
-        if running.lease_lost():
+        if running.lost:
             return  # released at shutdown before it started: another worker runs it
-        outcome = self._run(running)
-        job = running.job
         if running.lease_lost():
-            # Another worker may own the job now, or we are shutting down and
-            # released it: the fenced write would be refused anyway.
-            log.warning("job %s attempt %d lost its lease; outcome dropped", job.id, job.attempt)
-        elif isinstance(outcome, Succeeded):
-            if not self.store.complete(job, self.worker_id, outcome.result):
-                log.warning("job %s finished after its lease was lost; result dropped", job.id)
-        elif isinstance(outcome, Snoozed):
-            self.store.snooze(job, self.worker_id, outcome.run_at_ms)
-        else:
-            self._report_failure(job, outcome.error, retryable=outcome.retryable)
+            running.renew()  # the claim itself was slow (a busy database): renew first
+            if running.lease_lost():
+                log.warning("job %s attempt %d: lease lost before it started", *_ids(running))
+        outcome = self._run(running)
+        if running.settle():
+            self.report(running, outcome)
+
+    def time_out(self, running: RunningJob) -> None:
+        """Fail an attempt that outlived its limit (settled and marked lost by the caller)."""
+        log.warning(
+            "job %s attempt %d timed out after %gs", *_ids(running), running.timeout_seconds
+        )
+        message = f"The job ran longer than its limit of {running.timeout_seconds:g} seconds."
+        self.report(running, Failed(ErrorInfo(JOB_TIMEOUT, message), retryable=True))
 
     def _run(self, running: RunningJob) -> Outcome:
         job = running.job
         try:
+            if running.lease_lost():
+                raise LeaseLostError
             return Succeeded(self.registry.get(job.type).run(job, running))
+        except LeaseLostError:
+            # Written like any transient failure, under the fence: at once if the
+            # job is still ours (so it runs again without waiting for a reaper),
+            # refused if another attempt took it over.
+            log.warning("job %s attempt %d stopped: lease lost", *_ids(running))
+            return Failed(LEASE_LOST, retryable=True)
         except SnoozeJob as snooze:
-            return Snoozed(self.store.clock.now_ms() + int(snooze.delay_seconds * 1000))
+            return Snoozed(int(snooze.delay_seconds * 1000))
         except JobError as exc:
             log.info("job %s attempt %d failed: %s", job.id, job.attempt, exc.code)
             return Failed(ErrorInfo(exc.code, exc.message), retryable=exc.retryable)
@@ -105,19 +208,71 @@ class Executor:
             log.error("job %s attempt %d raised %s", job.id, job.attempt, exception_summary(exc))
             return Failed(INTERNAL_ERROR, retryable=True)
 
-    def _report_failure(self, job: ClaimedJob, error: ErrorInfo, *, retryable: bool) -> None:
-        decision: RetryDecision = GiveUp()
-        if retryable:
-            decision = self.policy.decide(
-                attempt=job.attempt,
-                max_attempts=job.max_attempts,
-                now_ms=self.store.clock.now_ms(),
-                rng=self.rng,
+    def report(self, running: RunningJob, outcome: Outcome) -> None:
+        """Write the outcome under the database's fence, retrying through database errors.
+
+        The fence decides, not the local view of the lease: a write that comes
+        after another attempt took the job over is refused and logged.
+        """
+        job = running.job
+        write: Callable[[], bool]
+        if isinstance(outcome, Succeeded):
+            kind = "result"
+            write = lambda: self.store.complete(job, self.worker_id, outcome.result)  # noqa: E731
+        elif isinstance(outcome, Snoozed):
+            kind = "snooze"
+            write = lambda: self.store.snooze(job, self.worker_id, outcome.delay_ms)  # noqa: E731
+        else:
+            kind = f"failure {outcome.error.code}"
+            error, decision = self._decide(job, outcome)
+            write = lambda: self.store.fail(job, self.worker_id, error, decision)  # noqa: E731
+        if self._retrying(running, write) is False:
+            running.mark_lost()
+            log.warning(
+                "job %s attempt %d: lease lost, %s refused (a newer attempt owns the job)",
+                *_ids(running),
+                kind,
             )
-            if isinstance(decision, GiveUp):
-                error = exhausted(error, job.attempt)
-        if not self.store.fail(job, self.worker_id, error, decision):
-            log.warning("job %s failed after its lease was lost; outcome dropped", job.id)
+
+    def _decide(self, job: ClaimedJob, outcome: Failed) -> tuple[ErrorInfo, RetryDecision]:
+        if not outcome.retryable:
+            return outcome.error, GiveUp()
+        decision = self.policy.decide(
+            attempt=job.attempt, max_attempts=job.max_attempts, rng=self.rng
+        )
+        if isinstance(decision, GiveUp):
+            return exhausted(outcome.error, job.attempt), decision
+        return outcome.error, decision
+
+    def _retrying(self, running: RunningJob, write: Callable[[], bool]) -> bool | None:
+        """`write()`'s answer; None if the database kept failing for `write_retry_seconds`
+        (the lease then expires and the job runs again: at-least-once)."""
+        give_up = time.monotonic() + self.write_retry_seconds
+        backoff = Backoff(0.05, 2.0)
+        while True:
+            try:
+                return write()
+            except Exception as exc:
+                delay = backoff.failed()
+                if time.monotonic() + delay > give_up:
+                    log.error(
+                        "job %s attempt %d: outcome not written (%s); giving up, "
+                        "the job runs again once its lease expires",
+                        *_ids(running),
+                        exception_summary(exc),
+                    )
+                    return None
+                log.warning(
+                    "job %s attempt %d: outcome write failed (%s); retrying in %.2fs",
+                    *_ids(running),
+                    exception_summary(exc),
+                    delay,
+                )
+                time.sleep(delay)
+
+
+def _ids(running: RunningJob) -> tuple[str, int]:
+    return running.job.id, running.job.attempt
 
 
 def exhausted(last: ErrorInfo, attempts: int) -> ErrorInfo:

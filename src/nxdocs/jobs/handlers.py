@@ -7,20 +7,32 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from nxdocs.jobs.errors import JobError
-from nxdocs.jobs.model import ClaimedJob, ErrorInfo
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence
 
 
 class JobContext(Protocol):
     """What a running handler may ask of the engine."""
 
+    @property
+    def fence(self) -> Fence:
+        """This attempt, for writes a resource store makes only while it holds the job."""
+
     def report_progress(self, done: int, total: int) -> None:
-        """Record `done` of `total` steps on the job (shown as its `progress`)."""
+        """Record `done` of `total` steps on the job (shown as its `progress`).
+
+        Raises `LeaseLostError` once the lease is lost, so a handler that
+        reports progress between steps stops at the next one.
+        """
 
     def heartbeat(self) -> None:
-        """Extend the lease now, before a long step; the worker also does it periodically."""
+        """Extend the lease now, before a long step; the worker also does it periodically.
+
+        Raises `LeaseLostError` once the lease is lost.
+        """
 
     def lease_lost(self) -> bool:
-        """True once another worker may own this job: stop and write nothing more."""
+        """True once another attempt may own this job, or this one timed out or was
+        released: stop and write nothing more (raise `LeaseLostError`)."""
 
 
 class JobHandler(Protocol):

@@ -55,7 +55,12 @@ class NewJob:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedJob:
-    """A job a worker holds a lease on; `attempt` fences its later writes."""
+    """A job a worker holds a lease on; (worker, attempt, `run_id`) fences its later writes.
+
+    `run_id` is the token the claim wrote into the row: it tells this claim
+    apart from every other one, even from a claim of the same attempt number
+    (a release or a snooze hands the number back) by a worker of the same id.
+    """
 
     id: str
     owner_id: str
@@ -63,6 +68,24 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempt: int
     max_attempts: int
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """What an attempt's writes are conditional on: the job still held by this
+    worker in this attempt, under this claim. Resource stores check it in the
+    writing transaction."""
+
+    job_id: str
+    worker_id: str
+    attempt: int
+    run_id: str
+
+    @property
+    def blob_prefix(self) -> str:
+        """A path segment unique to this claim, for the blobs it writes."""
+        return f"{self.attempt}-{self.run_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,8 @@ class InProcessNotifier(Fanout):
         connection.info.setdefault(self._PENDING, {})[job_id] = None
 
     def _on_rollback(self, connection: sa.Connection) -> None:
+        if connection.invalidated:
+            return  # discarded with its pending signals
         connection.info.pop(self._PENDING, None)
 
     def _on_checkin(self, _dbapi_connection: object, record: ConnectionPoolEntry) -> None:

@@ -54,6 +54,10 @@ class PostgresNotifier(Fanout):
         connection.info[_AVAILABLE_SENT] = True
 
     def _on_end(self, connection: sa.Connection) -> None:
+        # A connection lost mid-transaction (a server restart) is invalidated and
+        # discarded with its `info`; touching it would raise over the real error.
+        if connection.invalidated:
+            return
         connection.info.pop(_AVAILABLE_SENT, None)
 
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:

@@ -14,10 +14,17 @@ The classic race (read the old row, the change is committed and announced,
 then the old row is cached) is closed with a sequence number: each
 invalidation bumps it, a reader takes a token before reading, and a row is
 cached only if its job was not invalidated after the token was taken.
+
+Memory: the cache is bounded by entries and by bytes, and stores compact
+copies. orjson builds each body in a buffer of at least 4 KiB and hands that
+buffer over as the `bytes` object, so a 250-byte body kept as returned holds
+4 KiB; `put` copies it to an exact-size object. Owner ids are interned, so
+one owner's jobs share one string.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,19 +39,42 @@ class CachedJob(NamedTuple):
     processing: bool
 
 
+# What an entry costs besides its strings: the tuple, the dict slot and the
+# order links (about 150 bytes, measured with tracemalloc).
+_ENTRY_OVERHEAD = 160
+
+
+def _compact(job: CachedJob) -> CachedJob:
+    """A copy that holds exactly its bytes (see the module docstring)."""
+    return CachedJob(sys.intern(job.owner_id), bytes(memoryview(job.body)), job.processing)
+
+
+def _size(job_id: str, job: CachedJob) -> int:
+    """Bytes an entry keeps allocated; the owner id is counted although it may be shared."""
+    return (
+        sys.getsizeof(job_id)
+        + sys.getsizeof(job.owner_id)
+        + sys.getsizeof(job.body)
+        + _ENTRY_OVERHEAD
+    )
+
+
 class JobCache:
     def __init__(
         self,
         is_live: Callable[[], bool],
         version: Callable[[], int] | None = None,
         max_entries: int = 50_000,
+        max_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         """`is_live` tells whether notifications are arriving right now."""
         self._is_live = is_live
         self._version = version
         self._seen_version: int | None = None
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
         self._entries: OrderedDict[str, CachedJob] = OrderedDict()
+        self._bytes = 0
         # Last invalidation sequence per recently invalidated job; anything older
         # than the bounded window is covered by _floor.
         self._invalidated: OrderedDict[str, int] = OrderedDict()
@@ -73,13 +103,24 @@ class JobCache:
             self._seen_version = version
 
     def put(self, job_id: str, job: CachedJob, token: int) -> None:
+        job = _compact(job)
+        size = _size(job_id, job)
         with self._lock:
             last_change = self._invalidated.get(job_id, self._floor)
-            if last_change > token or not self._is_live():
+            if last_change > token or not self._is_live() or size > self._max_bytes:
                 return
+            self._discard(job_id)
             self._entries[job_id] = job
-            if len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            self._bytes += size
+            while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+                oldest, evicted = self._entries.popitem(last=False)
+                self._bytes -= _size(oldest, evicted)
+
+    def _discard(self, job_id: str) -> None:
+        """Drop one entry; the caller holds the lock."""
+        job = self._entries.pop(job_id, None)
+        if job is not None:
+            self._bytes -= _size(job_id, job)
 
     def on_notification(self, job_id: str | None) -> None:
         """The notifier's listener: None (new jobs) is no change to a job."""
@@ -89,12 +130,23 @@ class JobCache:
             self._sequence += 1
             if job_id == RESYNC:
                 self._entries.clear()
+                self._bytes = 0
                 self._invalidated.clear()
                 self._floor = self._sequence
                 return
-            self._entries.pop(job_id, None)
+            self._discard(job_id)
             self._invalidated[job_id] = self._sequence
             self._invalidated.move_to_end(job_id)
             if len(self._invalidated) > self._max_entries:
                 _, evicted = self._invalidated.popitem(last=False)
                 self._floor = max(self._floor, evicted)
+
+    @property
+    def entries(self) -> int:
+        """Jobs cached now."""
+        return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        """Memory the cached entries hold, as counted against `max_bytes`."""
+        return self._bytes

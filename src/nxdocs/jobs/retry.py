@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class RetryAt:
-    run_at_ms: int
+class RetryIn:
+    """Run again `delay_ms` after now, on the database's clock (the store adds it)."""
+
+    delay_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +18,7 @@ class GiveUp:
     pass
 
 
-RetryDecision = RetryAt | GiveUp
+RetryDecision = RetryIn | GiveUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +33,8 @@ class RetryPolicy:
     base_seconds: float
     max_seconds: float
 
-    def decide(
-        self, *, attempt: int, max_attempts: int, now_ms: int, rng: random.Random
-    ) -> RetryDecision:
+    def decide(self, *, attempt: int, max_attempts: int, rng: random.Random) -> RetryDecision:
         if attempt >= max_attempts:
             return GiveUp()
         bound = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return RetryAt(now_ms + int(rng.uniform(0, bound) * 1000))
+        return RetryIn(int(rng.uniform(0, bound) * 1000))

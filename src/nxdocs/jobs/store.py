@@ -8,11 +8,18 @@ with `Notifier.job_updated` in its transaction, which keeps API caches coherent.
 Writes that a worker makes on a claimed job are fenced by (worker, attempt):
 a worker whose lease expired and whose job was claimed again can no longer
 change it, so a slow or resurrected worker never overwrites a newer attempt.
+Resource stores fence their own writes the same way with `hold`.
+
+Lease expiry, reaping and `run_at` use the database's clock, read inside the
+statement (`now_sql`), never a process's clock: workers on machines whose
+clocks disagree, or a clock stepped by NTP, cannot reap a valid lease or run a
+job early. Public timestamps (`created_at`, `updated_at`) still come from the
+injected `Clock`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -21,11 +28,14 @@ import sqlalchemy as sa
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
 from nxdocs.db.schema import jobs
-from nxdocs.jobs.model import ClaimedJob, ErrorInfo, JobState, JobView, NewJob
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence, JobState, JobView, NewJob
 from nxdocs.jobs.notify import Notifier
 from nxdocs.jobs.retry import GiveUp, RetryDecision
 
 ATTEMPTS_EXHAUSTED = "ATTEMPTS_EXHAUSTED"
+
+ClaimKey = tuple[str, str]
+"""(job id, run id): one claim of one job, as heartbeats and releases name it."""
 
 
 class JobHooks(Protocol):
@@ -49,9 +59,11 @@ class NoHooks:
 
 
 class JobStore:
-    """Shared SQL for both databases; subclasses supply the claim statement."""
+    """Shared SQL for both databases; subclasses supply the claim statement and
+    the database's clock as SQL (milliseconds since the epoch)."""
 
     claim_sql: sa.TextClause
+    now_sql: str
 
     def __init__(
         self, engine: sa.Engine, clock: Clock, notifier: Notifier, hooks: JobHooks | None = None
@@ -61,6 +73,7 @@ class JobStore:
         self.clock = clock
         self.notifier = notifier
         self.hooks: JobHooks = hooks or NoHooks()
+        self._db_now = database_now(self.now_sql)
 
     # -- enqueue and read -------------------------------------------------
 
@@ -76,7 +89,7 @@ class JobStore:
                 payload=orjson.dumps(job.payload).decode(),
                 attempts=0,
                 max_attempts=max_attempts,
-                run_at=now,
+                run_at=self._db_now,
                 created_at=now,
                 updated_at=now,
             )
@@ -94,36 +107,39 @@ class JobStore:
     # -- worker side --------------------------------------------------------
 
     def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
-        now = self.clock.now_ms()
-        params = {
-            "worker_id": worker_id,
-            "limit": limit,
-            "now": now,
-            "lease_expires_at": now + int(lease_seconds * 1000),
-        }
+        params = {"worker_id": worker_id, "limit": limit, "lease_ms": _ms(lease_seconds)}
         with self.engine.begin() as connection:
             rows = connection.execute(self.claim_sql, params).all()
         # Ids are random, so no order among one batch is meaningful: the
         # statement already took the oldest runnable jobs.
         return [_claimed(row._mapping) for row in rows]
 
-    def heartbeat(self, worker_id: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
-        """Extend the leases this worker still holds; returns the ids it still holds."""
-        if not job_ids:
+    def heartbeat(
+        self, worker_id: str, claims: Sequence[ClaimKey], lease_seconds: float
+    ) -> set[ClaimKey]:
+        """Extend the leases this worker still holds under these claims; returns those."""
+        if not claims:
             return set()
-        now = self.clock.now_ms()
         with self.engine.begin() as connection:
             rows = connection.execute(
                 jobs.update()
-                .where(
-                    jobs.c.id.in_(job_ids),
-                    jobs.c.worker_id == worker_id,
-                    jobs.c.state == JobState.RUNNING,
-                )
-                .values(lease_expires_at=now + int(lease_seconds * 1000))
-                .returning(jobs.c.id)
+                .where(_claimed_by(worker_id, claims))
+                .values(lease_expires_at=self._db_now + _ms(lease_seconds))
+                .returning(jobs.c.id, jobs.c.run_id)
             ).all()
-        return {row.id for row in rows}
+        return {(row.id, row.run_id) for row in rows}
+
+    def hold(self, connection: sa.Connection, fence: Fence) -> bool:
+        """In the caller's transaction: is the job still held by this attempt?
+
+        On PostgreSQL the row is share-locked until the transaction ends, so a
+        reaper or a new claim waits for the caller's write instead of racing
+        it; SQLite's single writer gives the same order.
+        """
+        held = connection.execute(
+            sa.select(jobs.c.id).where(*_fenced(fence)).with_for_update(read=True)
+        ).first()
+        return held is not None
 
     def report_progress(self, job: ClaimedJob, worker_id: str, done: int, total: int) -> bool:
         with self.engine.begin() as connection:
@@ -168,7 +184,7 @@ class JobStore:
                 .where(*_held(job, worker_id))
                 .values(
                     state=JobState.QUEUED,
-                    run_at=decision.run_at_ms,
+                    run_at=self._db_now + decision.delay_ms,
                     error_code=error.code,
                     error_message=error.message,
                     worker_id=None,
@@ -196,8 +212,8 @@ class JobStore:
         self.notifier.job_updated(connection, job.id)
         return True
 
-    def snooze(self, job: ClaimedJob, worker_id: str, run_at_ms: int) -> bool:
-        """Back to the queue until `run_at_ms`, handing the attempt back (`SnoozeJob`)."""
+    def snooze(self, job: ClaimedJob, worker_id: str, delay_ms: int) -> bool:
+        """Back to the queue for `delay_ms`, handing the attempt back (`SnoozeJob`)."""
         with self.engine.begin() as connection:
             updated = connection.execute(
                 jobs.update()
@@ -205,41 +221,43 @@ class JobStore:
                 .values(
                     state=JobState.QUEUED,
                     attempts=jobs.c.attempts - 1,
-                    run_at=run_at_ms,
+                    run_at=self._db_now + delay_ms,
                     worker_id=None,
                     lease_expires_at=None,
                 )
             )
         return updated.rowcount == 1
 
-    def release(self, worker_id: str, job_ids: Iterable[str]) -> int:
+    def release(self, worker_id: str, claims: Sequence[ClaimKey], *, max_releases: int) -> int:
         """Give held jobs back to the queue at once (graceful shutdown).
 
-        The attempt is handed back too: the job did not fail, we stopped it.
+        The attempt is handed back too, for the job's first `max_releases`
+        releases: the job did not fail, we stopped it. After that a release
+        spends the attempt, so a job that always outlives the grace period
+        still ends (ATTEMPTS_EXHAUSTED once its attempts are spent).
         """
-        ids = list(job_ids)
-        if not ids:
+        if not claims:
             return 0
-        now = self.clock.now_ms()
+        mine = _claimed_by(worker_id, claims)
+        free = jobs.c.releases < max_releases
         with self.engine.begin() as connection:
             released = connection.execute(
                 jobs.update()
-                .where(
-                    jobs.c.id.in_(ids),
-                    jobs.c.worker_id == worker_id,
-                    jobs.c.state == JobState.RUNNING,
-                )
+                .where(mine, sa.or_(free, jobs.c.attempts < jobs.c.max_attempts))
                 .values(
                     state=JobState.QUEUED,
-                    attempts=jobs.c.attempts - 1,
-                    run_at=now,
+                    attempts=sa.case((free, jobs.c.attempts - 1), else_=jobs.c.attempts),
+                    releases=jobs.c.releases + 1,
+                    run_at=self._db_now,
                     worker_id=None,
                     lease_expires_at=None,
                 )
-            )
-            if released.rowcount:
+            ).rowcount
+            if released:
                 self.notifier.jobs_available(connection)
-        return released.rowcount
+            spent = sa.and_(mine, sa.not_(free), jobs.c.attempts >= jobs.c.max_attempts)
+            exhausted = self._fail_exhausted(connection, spent, _STOPPED_MESSAGE)
+        return released + exhausted
 
     def reap_expired_leases(self) -> int:
         """Jobs whose worker vanished go back to the queue, or fail when out of attempts.
@@ -247,40 +265,49 @@ class JobStore:
         One UPDATE per outcome; on PostgreSQL two reapers racing on a row are
         serialised by its row lock and the loser's WHERE no longer matches.
         """
-        now = self.clock.now_ms()
-        expired = sa.and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_expires_at < now)
+        expired = sa.and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_expires_at < self._db_now)
         with self.engine.begin() as connection:
             requeued = connection.execute(
                 jobs.update()
                 .where(expired, jobs.c.attempts < jobs.c.max_attempts)
                 .values(
                     state=JobState.QUEUED,
-                    run_at=now,
+                    run_at=self._db_now,
                     worker_id=None,
                     lease_expires_at=None,
                 )
             ).rowcount
             if requeued:
                 self.notifier.jobs_available(connection)
-            exhausted = connection.execute(
-                jobs.update()
-                .where(expired, jobs.c.attempts >= jobs.c.max_attempts)
-                .values(
-                    state=JobState.FAILED,
-                    error_code=ATTEMPTS_EXHAUSTED,
-                    error_message=sa.literal(_LOST_PREFIX)
-                    + sa.cast(jobs.c.attempts, sa.String)
-                    + sa.literal(_LOST_SUFFIX),
-                    **_finished_values(now),
-                )
-                .returning(*_CLAIMED_COLUMNS)
-            ).all()
-            for row in exhausted:
-                job = _claimed(row._mapping)
-                error = ErrorInfo(ATTEMPTS_EXHAUSTED, _lost_message(job.attempt))
-                self.hooks.on_failed(connection, job, error)
-                self.notifier.job_updated(connection, job.id)
-        return requeued + len(exhausted)
+            exhausted = self._fail_exhausted(
+                connection, sa.and_(expired, jobs.c.attempts >= jobs.c.max_attempts), _LOST_MESSAGE
+            )
+        return requeued + exhausted
+
+    def _fail_exhausted(
+        self, connection: sa.Connection, where: sa.ColumnElement[bool], message: tuple[str, str]
+    ) -> int:
+        """Fail the matching running jobs with ATTEMPTS_EXHAUSTED, hooks included."""
+        prefix, suffix = message
+        rows = connection.execute(
+            jobs.update()
+            .where(where)
+            .values(
+                state=JobState.FAILED,
+                error_code=ATTEMPTS_EXHAUSTED,
+                error_message=sa.literal(prefix)
+                + sa.cast(jobs.c.attempts, sa.String)
+                + sa.literal(suffix),
+                **_finished_values(self.clock.now_ms()),
+            )
+            .returning(*_CLAIMED_COLUMNS)
+        ).all()
+        for row in rows:
+            job = _claimed(row._mapping)
+            error = ErrorInfo(ATTEMPTS_EXHAUSTED, f"{prefix}{job.attempt}{suffix}")
+            self.hooks.on_failed(connection, job, error)
+            self.notifier.job_updated(connection, job.id)
+        return len(rows)
 
 
 _CLAIMED_COLUMNS = (
@@ -290,22 +317,44 @@ _CLAIMED_COLUMNS = (
     jobs.c.payload,
     jobs.c.attempts,
     jobs.c.max_attempts,
+    jobs.c.run_id,
 )
 
 
-_LOST_PREFIX = "The job's worker stopped responding on each of its "
-_LOST_SUFFIX = " attempts."
+def database_now(now_sql: str) -> sa.ColumnElement[int]:
+    """The database's clock, in milliseconds, as a column expression."""
+    return sa.literal_column(f"({now_sql})", sa.BigInteger)
 
 
-def _lost_message(attempts: int) -> str:
-    return f"{_LOST_PREFIX}{attempts}{_LOST_SUFFIX}"
+_LOST_MESSAGE = ("The job's worker stopped responding on each of its ", " attempts.")
+_STOPPED_MESSAGE = (
+    "The job's attempts ran out: the last of its ",
+    " attempts was still running when its worker shut down.",
+)
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
 
 
 def _held(job: ClaimedJob, worker_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return _fenced(Fence(job.id, worker_id, job.attempt, job.run_id))
+
+
+def _fenced(fence: Fence) -> tuple[sa.ColumnElement[bool], ...]:
     return (
-        jobs.c.id == job.id,
+        jobs.c.id == fence.job_id,
+        jobs.c.worker_id == fence.worker_id,
+        jobs.c.attempts == fence.attempt,
+        jobs.c.run_id == fence.run_id,
+        jobs.c.state == JobState.RUNNING,
+    )
+
+
+def _claimed_by(worker_id: str, claims: Sequence[ClaimKey]) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        sa.tuple_(jobs.c.id, jobs.c.run_id).in_(list(claims)),
         jobs.c.worker_id == worker_id,
-        jobs.c.attempts == job.attempt,
         jobs.c.state == JobState.RUNNING,
     )
 
@@ -322,6 +371,7 @@ def _claimed(row: Any) -> ClaimedJob:
         payload=orjson.loads(row["payload"]),
         attempt=row["attempts"],
         max_attempts=row["max_attempts"],
+        run_id=row["run_id"],
     )
 
 

@@ -1,4 +1,13 @@
-"""The worker loop: claim -> execute -> report, with leases kept alive and a clean stop."""
+"""The worker loop: claim -> execute -> report, with leases kept alive and a clean stop.
+
+The loop never dies of a fault: a claim, a heartbeat or a maintenance task
+that raises is logged and tried again with backoff. Each job runs on a thread
+of its own, so an attempt that outlives its run-time limit can be failed with
+JOB_TIMEOUT and its slot given to the next job even if its handler never
+returns. Python cannot stop a thread: the abandoned one only loses its right
+to write. Up to `concurrency` abandoned threads run beside the slots; beyond
+that they take slots, so runaway handlers cannot multiply without bound.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +17,16 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from nxdocs.ids import new_id
+from nxdocs.jobs.backoff import Backoff
 from nxdocs.jobs.execute import Executor, RunningJob
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.notify import RESYNC
 from nxdocs.jobs.retry import RetryPolicy
-from nxdocs.jobs.store import JobStore
+from nxdocs.jobs.store import ClaimKey, JobStore
 from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
@@ -26,6 +35,10 @@ log = logging.getLogger(__name__)
 # return within moments, and waiting for them keeps their threads from
 # touching the database after the worker has returned.
 _RELEASED_JOBS_WAIT_SECONDS = 5.0
+# The heartbeat and timeout threads may be inside a slow database call when
+# the worker stops; they get this long to come back.
+_HELPER_THREADS_WAIT_SECONDS = 5.0
+_WATCHDOG_TICK_SECONDS = 0.25
 
 
 @dataclass
@@ -37,7 +50,9 @@ class PeriodicTask:
     run: Callable[[], int]
     report: str
     """Logged when `run` did something, e.g. "recovered {count} job(s)"."""
-    next_due_ms: int = 0
+    now: Callable[[], float] = time.monotonic
+    """The clock the interval is measured on, in seconds."""
+    next_due: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,14 +62,29 @@ class WorkerConfig:
     poll_interval_seconds: float
     shutdown_grace_seconds: float
     policy: RetryPolicy
+    max_releases: int = 3
+    timeouts: Mapping[str, float] = field(default_factory=dict)
+    """Run-time limit of one attempt, per job type."""
+    default_timeout_seconds: float = 3600.0
+
+    def timeout_for(self, job_type: str) -> float:
+        return self.timeouts.get(job_type, self.default_timeout_seconds)
 
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:10]}"
 
 
+@dataclass
+class Slot:
+    """One claimed attempt and the thread that runs it."""
+
+    running: RunningJob
+    thread: threading.Thread
+
+
 class Worker:
-    """Runs up to `concurrency` jobs at a time in threads until `stop` is set."""
+    """Runs up to `concurrency` jobs at a time, each on its own thread, until `stop` is set."""
 
     def __init__(
         self,
@@ -73,10 +103,14 @@ class Worker:
             config.policy,
             self.worker_id,
             random.Random(),  # noqa: S311 (jitter, not a secret)
+            write_retry_seconds=max(2 * config.lease_seconds, 5.0),
         )
         self._wake = threading.Event()
-        self._in_flight: dict[str, RunningJob] = {}
-        self._futures: set[Future[None]] = set()
+        # Keyed by claim, not by job: the same job can be claimed again by this
+        # worker while an older attempt of it is still winding down.
+        self._slots: dict[ClaimKey, Slot] = {}
+        self._abandoned: list[threading.Thread] = []
+        self._reporters: list[threading.Thread] = []
         self._lock = threading.Lock()
         # Expired leases are recovered at half the lease, so a lost job waits at
         # most 1.5 leases.
@@ -88,25 +122,53 @@ class Worker:
         )
         self._periodic = [reap, *(periodic or [])]
 
+    @property
+    def running(self) -> int:
+        """Attempts holding a slot now."""
+        with self._lock:
+            return len(self._slots)
+
+    @property
+    def abandoned(self) -> int:
+        """Handler threads still running after their attempt timed out."""
+        with self._lock:
+            self._abandoned = [thread for thread in self._abandoned if thread.is_alive()]
+            return len(self._abandoned)
+
     def run(self, stop: threading.Event) -> None:
         unsubscribe = self.store.notifier.subscribe(self._on_notification)
         # Leases are renewed until the shutdown has finished or released every
         # job, not just until `stop`: jobs run on through the grace period.
         shut_down = threading.Event()
-        heartbeat = threading.Thread(target=self._heartbeat_loop, args=(shut_down,), daemon=True)
-        pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="job")
-        heartbeat.start()
+        helpers = [
+            threading.Thread(target=loop, args=(shut_down,), name=name, daemon=True)
+            for loop, name in ((self._heartbeat_loop, "heartbeat"), (self._watchdog, "watchdog"))
+        ]
+        for helper in helpers:
+            helper.start()
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
+        claims = Backoff(0.1, 5.0)
         try:
             while not stop.is_set():
                 self._run_periodic_tasks()
-                if not self._claim_into(pool):
+                try:
+                    busy = self._claim()
+                except Exception as exc:
+                    delay = claims.failed()
+                    log.warning(
+                        "claim failed (%s); retrying in %.1fs", exception_summary(exc), delay
+                    )
+                    stop.wait(delay)
+                    continue
+                claims.succeeded()
+                if not busy:
                     self._wake.wait(self.config.poll_interval_seconds)
                     self._wake.clear()
         finally:
             unsubscribe()
-            self._shut_down(pool)
+            self._shut_down()
             shut_down.set()
+            self._join_helpers(helpers)
             log.info("worker %s stopped", self.worker_id)
 
     def stop_waiting(self) -> None:
@@ -117,38 +179,69 @@ class Worker:
         if job_id is None or job_id == RESYNC:
             self._wake.set()
 
-    def _claim_into(self, pool: ThreadPoolExecutor) -> bool:
-        """Claim as many jobs as there are free slots; False when there was nothing to do."""
+    def _free_slots(self) -> int:
+        # Abandoned handler threads beyond `concurrency` count against the slots.
+        excess = max(0, self.abandoned - self.config.concurrency)
         with self._lock:
-            free = self.config.concurrency - len(self._in_flight)
+            return self.config.concurrency - len(self._slots) - excess
+
+    def _claim(self) -> bool:
+        """Claim as many jobs as there are free slots; False when there was nothing to do."""
+        free = self._free_slots()
         if free <= 0:
             return False
+        claimed_at = time.monotonic()
         claimed = self.store.claim(self.worker_id, free, self.config.lease_seconds)
+        unstarted = []
         for job in claimed:
-            running = RunningJob(job, self.worker_id, self.store, self.config.lease_seconds)
-            with self._lock:
-                self._in_flight[job.id] = running
-            future = pool.submit(self.executor.execute, running)
-            with self._lock:
-                self._futures.add(future)
-            future.add_done_callback(self._finished_callback(job.id))
+            running = RunningJob(
+                job,
+                self.worker_id,
+                self.store,
+                self.config.lease_seconds,
+                self.config.timeout_for(job.type),
+                claimed_at,
+            )
+            if not self._start(running):
+                unstarted.append(running)
+        self._release(unstarted)
         return len(claimed) == free
 
-    def _finished_callback(self, job_id: str) -> Callable[[Future[None]], None]:
-        def done(future: Future[None]) -> None:
+    def _start(self, running: RunningJob) -> bool:
+        thread = threading.Thread(
+            target=self._execute, args=(running,), name=f"job {running.job.id}", daemon=True
+        )
+        with self._lock:
+            self._slots[running.key] = Slot(running, thread)
+        try:
+            thread.start()
+        except RuntimeError as exc:  # "can't start new thread": the process is at its limit
+            log.error("job %s: no thread to run it (%s)", running.job.id, exception_summary(exc))
             with self._lock:
-                self._in_flight.pop(job_id, None)
-                self._futures.discard(future)
+                self._slots.pop(running.key, None)
+            running.settle()
+            return False
+        return True
+
+    def _execute(self, running: RunningJob) -> None:
+        try:
+            self.executor.execute(running)
+        except Exception as exc:
+            # execute() contains handler errors; this is the thread's last guard.
+            log.error("job %s: executor raised %s", running.job.id, exception_summary(exc))
+        finally:
+            with self._lock:
+                slot = self._slots.get(running.key)
+                if slot is not None and slot.running is running:
+                    del self._slots[running.key]
             self._wake.set()
 
-        return done
-
     def _run_periodic_tasks(self) -> None:
-        now = self.store.clock.now_ms()
         for task in self._periodic:
-            if now < task.next_due_ms:
+            now = task.now()
+            if now < task.next_due:
                 continue
-            task.next_due_ms = now + int(task.interval_seconds * 1000)
+            task.next_due = now + task.interval_seconds
             try:
                 done = task.run()
             except Exception as exc:
@@ -159,39 +252,121 @@ class Worker:
                 log.info(task.report.format(count=done))
 
     def _heartbeat_loop(self, stop: threading.Event) -> None:
-        # A third of the lease: two heartbeats can be missed before it expires.
-        interval = self.config.lease_seconds / 3
-        while not stop.wait(interval):
-            with self._lock:
-                running = dict(self._in_flight)
-            held = self.store.heartbeat(self.worker_id, list(running), self.config.lease_seconds)
-            for job_id, job in running.items():
-                if job_id not in held:
-                    job.lost.set()
+        """Renew leases every third of the lease.
 
-    def _shut_down(self, pool: ThreadPoolExecutor) -> None:
+        A failed renewal is retried soon, with backoff, never later than the
+        regular interval: two intervals can be missed before a lease expires.
+        """
+        interval = self.config.lease_seconds / 3
+        backoff = Backoff(0.1, interval)
+        delay = interval
+        while not stop.wait(delay):
+            try:
+                self._renew_leases()
+            except Exception as exc:
+                delay = backoff.failed()
+                log.warning(
+                    "heartbeat failed (%s); retrying in %.1fs", exception_summary(exc), delay
+                )
+            else:
+                backoff.succeeded()
+                delay = interval
+
+    def _renew_leases(self) -> None:
+        with self._lock:
+            running = [slot.running for slot in self._slots.values() if not slot.running.lost]
+        if not running:
+            return
+        sent_at = time.monotonic()
+        held = self.store.heartbeat(
+            self.worker_id, [job.key for job in running], self.config.lease_seconds
+        )
+        for job in running:
+            if job.key in held:
+                job.renewed(sent_at)
+            else:
+                job.mark_lost()
+
+    def _watchdog(self, stop: threading.Event) -> None:
+        """End attempts past their run-time limit; on a thread of its own, so a
+        heartbeat stuck in a slow database call does not hold up timeouts."""
+        while not stop.wait(_WATCHDOG_TICK_SECONDS):
+            with self._lock:
+                overdue = [slot for slot in self._slots.values() if slot.running.overdue]
+            for slot in overdue:
+                self._time_out(slot)
+
+    def _time_out(self, slot: Slot) -> None:
+        running = slot.running
+        if not running.settle():
+            return  # its outcome is being written right now
+        running.mark_lost()
+        with self._lock:
+            self._slots.pop(running.key, None)
+            self._abandoned.append(slot.thread)
+            # Written on a thread of its own: through a database outage the write
+            # is retried for a while, and other timeouts must not wait for it.
+            reporter = threading.Thread(
+                target=self.executor.time_out, args=(running,), name="timeout", daemon=True
+            )
+            self._reporters = [thread for thread in self._reporters if thread.is_alive()]
+            self._reporters.append(reporter)
+        reporter.start()
+        log.warning(
+            "job %s: slot freed after its timeout; %d handler thread(s) of this worker "
+            "still running after their timeout",
+            running.job.id,
+            self.abandoned,
+        )
+        self._wake.set()
+
+    def _shut_down(self) -> None:
         """Stop claiming, let in-flight jobs finish within the grace period, release the rest."""
-        # No cancel_futures: a cancelled future would run its done-callback and
-        # drop the job from _in_flight before we release it below.
-        pool.shutdown(wait=False)
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         while (remaining := deadline - time.monotonic()) > 0:
             with self._lock:
-                if not self._in_flight:
+                if not self._slots:
                     break
             self._wake.wait(remaining)
             self._wake.clear()
         with self._lock:
-            unfinished = list(self._in_flight.values())
-        for job in unfinished:
-            job.lost.set()
-        released = self.store.release(self.worker_id, [job.job.id for job in unfinished])
+            slots = list(self._slots.values())
+        # An attempt whose outcome is being written right now is left to finish it.
+        releasing = [slot.running for slot in slots if slot.running.settle()]
+        for running in releasing:
+            running.mark_lost()
+        self._release(releasing)
+        for slot in slots:
+            slot.thread.join(max(0.0, deadline + _RELEASED_JOBS_WAIT_SECONDS - time.monotonic()))
+        still_running = sum(slot.thread.is_alive() for slot in slots)
+        if still_running:
+            log.warning("%d released job(s) still running; their writes are refused", still_running)
+
+    def _join_helpers(self, helpers: list[threading.Thread]) -> None:
+        """Nothing of this worker may touch the database once run() returns (the
+        caller may close the engine), but for handler threads abandoned at a timeout."""
+        deadline = time.monotonic() + _HELPER_THREADS_WAIT_SECONDS
+        for helper in helpers:
+            helper.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            reporters = list(self._reporters)
+        for reporter in reporters:
+            reporter.join(max(0.0, deadline - time.monotonic()))
+
+    def _release(self, jobs: list[RunningJob]) -> None:
+        if not jobs:
+            return
+        keys = [job.key for job in jobs]
+        try:
+            released = self.store.release(
+                self.worker_id, keys, max_releases=self.config.max_releases
+            )
+        except Exception as exc:
+            log.warning(
+                "could not release %d job(s) (%s); they run again once their lease expires",
+                len(keys),
+                exception_summary(exc),
+            )
+            return
         if released:
             log.info("released %d unfinished job(s) back to the queue", released)
-        with self._lock:
-            running = list(self._futures)
-        _, still_running = wait(running, timeout=_RELEASED_JOBS_WAIT_SECONDS)
-        if still_running:
-            log.warning(
-                "%d released job(s) still running; their writes are refused", len(still_running)
-            )

@@ -53,9 +53,19 @@ def render(
     """`document` exported as `fmt`.
 
     `progress(done, total)` counts pages as they complete where the engine
-    allows it (PNG, PPTX) and is called once at the end in every format.
+    allows it (PNG, PPTX) and is called once at the end in every format. An
+    exception raised by `progress` is the caller's way to stop the render (a
+    job that lost its lease): it propagates as it is, not as RENDER_FAILED.
     """
-    report = progress or _ignore_progress
+    stopped: list[Exception] = []
+
+    def report(done: int, total: int) -> None:
+        try:
+            (progress or _ignore_progress)(done, total)
+        except Exception as exc:
+            stopped.append(exc)
+            raise
+
     try:
         rendered = _render(
             document,
@@ -69,6 +79,8 @@ def render(
     except JobError:
         raise
     except Exception as exc:
+        if stopped:
+            raise stopped[0] from None
         logger.error("rendering a %s export failed: %s", fmt, exception_summary(exc))
         raise JobError("RENDER_FAILED", f"The {fmt} export could not be rendered.") from exc
     return rendered

@@ -1,13 +1,16 @@
 """The blob store port, and its local-directory implementation.
 
-Keys are relative paths chosen by nxdocs (`exports/<id>/<file>`), never by a
-client. Writes go to a temporary file and are renamed into place, so a reader
-never sees half a file and a rerun of a job replaces the file whole.
+Keys are relative paths chosen by nxdocs (`exports/<id>/<attempt>/<file>`),
+never by a client. Writes go to a temporary file of their own and are renamed
+into place, so a reader never sees half a file, and one writer never touches
+another's temporary file: two attempts of a job may write at the same time.
+A writer killed mid-put leaves its temporary file; it goes with its prefix.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -21,8 +24,8 @@ class BlobStore(Protocol):
     def read(self, key: str) -> bytes | None:
         """The blob, or None if there is none under `key`."""
 
-    def delete(self, key: str) -> None:
-        """Remove the blob; no error if it is already gone."""
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every blob whose key starts with `prefix` (a folder, ending in "/")."""
 
 
 class LocalBlobStore:
@@ -32,10 +35,6 @@ class LocalBlobStore:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A writer killed mid-put leaves its partial file; the rerun that
-        # replaces the blob clears it, so a directory holds one file per key.
-        for stale in path.parent.glob(_PARTIAL + "*"):
-            stale.unlink(missing_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=_PARTIAL)
         try:
             with os.fdopen(descriptor, "wb") as sink:
@@ -53,9 +52,14 @@ class LocalBlobStore:
         except FileNotFoundError:
             return None
 
-    def delete(self, key: str) -> None:
-        path = self._path(key)
-        path.unlink(missing_ok=True)
+    def delete_prefix(self, prefix: str) -> None:
+        if not prefix.endswith("/"):
+            raise ValueError("a blob prefix names a folder and ends with '/'")
+        folder = self._path(prefix)
+        shutil.rmtree(folder, ignore_errors=True)
+        self._remove_empty_parents(folder)
+
+    def _remove_empty_parents(self, path: Path) -> None:
         for parent in path.parents:
             if parent == self.root or not parent.is_relative_to(self.root):
                 break

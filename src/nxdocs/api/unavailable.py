@@ -1,0 +1,30 @@
+"""Database outages answer 503 with Retry-After, never 500.
+
+A PostgreSQL restart or failover, an exhausted connection pool, or a SQLite
+file that is locked or gone is not a bug: the same request will likely work
+in a moment. `nxdocs.db.outage.is_outage` is the one classification of such
+errors. `ContainErrors` (the poll route and everything else outside FastAPI)
+and FastAPI's error handler (`nxdocs.api.errors`) both use it, so every route
+answers an outage the same way.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from nxdocs.api.responses import error_response
+from nxdocs.errors import ApiError
+
+RETRY_AFTER_SECONDS = 2
+
+
+class ServiceUnavailableError(ApiError):
+    """503: the database cannot be reached right now; retry after `Retry-After`."""
+
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    message = "The service is temporarily unavailable; try again shortly."
+
+
+def unavailable_response() -> Response:
+    return error_response(ServiceUnavailableError(), {"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -1,0 +1,40 @@
+"""Fixtures of the acceptance tests that run a whole deployment: a key, the data
+directory every process shares, the worker processes and the test's own reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.acceptance.test_worker_processes import Children
+from tests.support.deployment import Site, create_key
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"  # where `Children` points its workers too
+
+
+@pytest.fixture
+def site(database_url: str, data_dir: Path, tmp_path: Path) -> Site:
+    return Site(database_url, data_dir, tmp_path, create_key(database_url, data_dir))
+
+
+@pytest.fixture
+def children(database_url: str, tmp_path: Path) -> Iterator[Children]:
+    started = Children(tmp_path, database_url)
+    try:
+        yield started
+    finally:
+        started.kill_leftovers()  # SIGKILL ends a stopped process too
+
+
+@pytest.fixture
+def reads(database_url: str) -> Iterator[sa.Engine]:
+    """The test's own reads of the tables; pre-ping drops connections the restart cut."""
+    engine = sa.create_engine(database_url, pool_pre_ping=True)
+    yield engine
+    engine.dispose()
