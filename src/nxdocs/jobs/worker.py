@@ -1,12 +1,13 @@
 """The worker loop: claim -> execute -> report, with leases kept alive and a clean stop.
 
 The loop never dies of a fault: a claim, a heartbeat or a maintenance task
-that raises is logged and tried again with backoff. Each job runs on a thread
-of its own, so an attempt that outlives its run-time limit can be failed with
-JOB_TIMEOUT and its slot given to the next job even if its handler never
-returns. Python cannot stop a thread: the abandoned one only loses its right
-to write. Up to `concurrency` abandoned threads run beside the slots; beyond
-that they take slots, so runaway handlers cannot multiply without bound.
+that raises is logged and tried again with backoff. Jobs run on up to twice
+`concurrency` daemon threads, so an attempt that outlives its run-time limit
+can be failed with JOB_TIMEOUT and its slot given to the next job even if its
+handler never returns. Python cannot stop a thread: the abandoned handler
+only loses its right to write. Up to `concurrency` abandoned handlers run
+beside the slots; beyond that they take slots, so runaway handlers cannot
+multiply without bound.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.notify import RESYNC
 from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import ClaimKey, JobStore
+from nxdocs.jobs.threads import DaemonThreads
 from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
@@ -77,14 +79,14 @@ def new_worker_id() -> str:
 
 @dataclass
 class Slot:
-    """One claimed attempt and the thread that runs it."""
+    """One claimed attempt, and whether its handler has returned."""
 
     running: RunningJob
-    thread: threading.Thread
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 class Worker:
-    """Runs up to `concurrency` jobs at a time, each on its own thread, until `stop` is set."""
+    """Runs up to `concurrency` jobs at a time until `stop` is set."""
 
     def __init__(
         self,
@@ -109,7 +111,8 @@ class Worker:
         # Keyed by claim, not by job: the same job can be claimed again by this
         # worker while an older attempt of it is still winding down.
         self._slots: dict[ClaimKey, Slot] = {}
-        self._abandoned: list[threading.Thread] = []
+        self._abandoned: list[Slot] = []
+        self._threads = DaemonThreads(2 * config.concurrency, "job")
         self._reporters: list[threading.Thread] = []
         self._lock = threading.Lock()
         # Expired leases are recovered at half the lease, so a lost job waits at
@@ -132,7 +135,7 @@ class Worker:
     def abandoned(self) -> int:
         """Handler threads still running after their attempt timed out."""
         with self._lock:
-            self._abandoned = [thread for thread in self._abandoned if thread.is_alive()]
+            self._abandoned = [slot for slot in self._abandoned if not slot.done.is_set()]
             return len(self._abandoned)
 
     def run(self, stop: threading.Event) -> None:
@@ -146,6 +149,7 @@ class Worker:
         ]
         for helper in helpers:
             helper.start()
+        self._threads = DaemonThreads(2 * self.config.concurrency, "job")
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
         claims = Backoff(0.1, 5.0)
         try:
@@ -168,6 +172,7 @@ class Worker:
             unsubscribe()
             self._shut_down()
             shut_down.set()
+            self._threads.shutdown()
             self._join_helpers(helpers)
             log.info("worker %s stopped", self.worker_id)
 
@@ -208,14 +213,12 @@ class Worker:
         return len(claimed) == free
 
     def _start(self, running: RunningJob) -> bool:
-        thread = threading.Thread(
-            target=self._execute, args=(running,), name=f"job {running.job.id}", daemon=True
-        )
+        slot = Slot(running)
         with self._lock:
-            self._slots[running.key] = Slot(running, thread)
+            self._slots[running.key] = slot
         try:
-            thread.start()
-        except RuntimeError as exc:  # "can't start new thread": the process is at its limit
+            self._threads.submit(lambda: self._execute(slot))
+        except RuntimeError as exc:  # no thread to be had: the process is at its limit
             log.error("job %s: no thread to run it (%s)", running.job.id, exception_summary(exc))
             with self._lock:
                 self._slots.pop(running.key, None)
@@ -223,16 +226,17 @@ class Worker:
             return False
         return True
 
-    def _execute(self, running: RunningJob) -> None:
+    def _execute(self, slot: Slot) -> None:
+        running = slot.running
         try:
             self.executor.execute(running)
         except Exception as exc:
             # execute() contains handler errors; this is the thread's last guard.
             log.error("job %s: executor raised %s", running.job.id, exception_summary(exc))
         finally:
+            slot.done.set()
             with self._lock:
-                slot = self._slots.get(running.key)
-                if slot is not None and slot.running is running:
+                if self._slots.get(running.key) is slot:
                     del self._slots[running.key]
             self._wake.set()
 
@@ -303,7 +307,7 @@ class Worker:
         running.mark_lost()
         with self._lock:
             self._slots.pop(running.key, None)
-            self._abandoned.append(slot.thread)
+            self._abandoned.append(slot)
             # Written on a thread of its own: through a database outage the write
             # is retried for a while, and other timeouts must not wait for it.
             reporter = threading.Thread(
@@ -337,14 +341,14 @@ class Worker:
             running.mark_lost()
         self._release(releasing)
         for slot in slots:
-            slot.thread.join(max(0.0, deadline + _RELEASED_JOBS_WAIT_SECONDS - time.monotonic()))
-        still_running = sum(slot.thread.is_alive() for slot in slots)
+            slot.done.wait(max(0.0, deadline + _RELEASED_JOBS_WAIT_SECONDS - time.monotonic()))
+        still_running = sum(not slot.done.is_set() for slot in slots)
         if still_running:
             log.warning("%d released job(s) still running; their writes are refused", still_running)
 
     def _join_helpers(self, helpers: list[threading.Thread]) -> None:
         """Nothing of this worker may touch the database once run() returns (the
-        caller may close the engine), but for handler threads abandoned at a timeout."""
+        caller may close the engine), but for handlers abandoned at a timeout."""
         deadline = time.monotonic() + _HELPER_THREADS_WAIT_SECONDS
         for helper in helpers:
             helper.join(max(0.0, deadline - time.monotonic()))
