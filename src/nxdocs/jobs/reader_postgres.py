@@ -88,8 +88,9 @@ class PostgresJobReader:
 
     async def _close_idle(self) -> None:
         idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.close()
+        if idle:
+            # Shielded: a request cancelled meanwhile must not leave some of them open.
+            await asyncio.shield(asyncio.gather(*(connection.close() for connection in idle)))
 
     async def close(self) -> None:
         self._open = False
