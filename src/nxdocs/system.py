@@ -23,15 +23,15 @@ from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.model import ARTIFACT_CREATE, EXPORT_RUN
 from nxdocs.jobs.notify import InProcessNotifier, Notifier
 from nxdocs.jobs.notify_postgres import PostgresNotifier
-from nxdocs.jobs.poll_cache import JobCache
-from nxdocs.jobs.reader import JobReader
-from nxdocs.jobs.reader_postgres import PostgresJobReader
-from nxdocs.jobs.reader_sqlite import SqliteJobReader
 from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import JobStore
 from nxdocs.jobs.store_postgres import PostgresJobStore
 from nxdocs.jobs.store_sqlite import SqliteJobStore
 from nxdocs.jobs.worker import PeriodicTask, Worker, WorkerConfig
+from nxdocs.poll.cache import JobCache
+from nxdocs.poll.reader import JobReader
+from nxdocs.poll.reader_postgres import PostgresJobReader
+from nxdocs.poll.reader_sqlite import SqliteJobReader
 from nxdocs.settings import Settings
 from nxdocs.storage.blobs import BlobStore, LocalBlobStore
 from nxdocs.storage.signing import LinkSigner, signing_secret

@@ -29,7 +29,7 @@ from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.jobs.runner import WorkerThread
-from nxdocs.jobs.waiter import JobWaiter
+from nxdocs.poll.waiter import JobWaiter
 from nxdocs.system import System
 
 PUBLIC_PREFIXES = ("/v1/health", "/v1/files/")

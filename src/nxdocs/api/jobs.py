@@ -16,9 +16,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from nxdocs.api.auth import Authenticator
 from nxdocs.api.responses import error_response
 from nxdocs.errors import NotFoundError
-from nxdocs.jobs.poll_cache import CachedJob, JobCache
-from nxdocs.jobs.public import job_json
-from nxdocs.jobs.reader import JobReader
+from nxdocs.poll.cache import CachedJob, JobCache
+from nxdocs.poll.public import job_json
+from nxdocs.poll.reader import JobReader
 
 PATH_PREFIX = "/v1/jobs/"
 _NOT_FOUND = error_response(NotFoundError())

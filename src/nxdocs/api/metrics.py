@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.responses import Response
 
-from nxdocs.jobs.poll_cache import JobCache
+from nxdocs.poll.cache import JobCache
 
 
 def metrics_registry(cache: JobCache, worker_alive: Callable[[], bool] | None) -> CollectorRegistry:

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from nxdocs.jobs.public import JOB_COLUMNS, JobRow
+from nxdocs.poll.public import JOB_COLUMNS, JobRow
 
 _SQL = f"SELECT owner_id, {JOB_COLUMNS} FROM jobs WHERE id = %s"  # noqa: S608 (constant)
 _CONNECT_TIMEOUT_SECONDS = 5

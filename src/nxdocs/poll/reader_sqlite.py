@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from nxdocs.db.engine import configure_sqlite_connection
-from nxdocs.jobs.public import JOB_COLUMNS, JobRow
+from nxdocs.poll.public import JOB_COLUMNS, JobRow
 
 _SQL = f"SELECT owner_id, {JOB_COLUMNS} FROM jobs WHERE id = ?"  # noqa: S608 (constant)
 

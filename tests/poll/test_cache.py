@@ -11,8 +11,8 @@ import orjson
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
 from nxdocs.jobs.notify import RESYNC
-from nxdocs.jobs.poll_cache import CachedJob, JobCache
-from nxdocs.jobs.public import JobRow, job_json
+from nxdocs.poll.cache import CachedJob, JobCache
+from nxdocs.poll.public import JobRow, job_json
 from nxdocs.system import System
 
 OLD = CachedJob("user_a", b'{"status":"processing"}', processing=True)

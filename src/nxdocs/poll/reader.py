@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from nxdocs.jobs.public import JobRow
+from nxdocs.poll.public import JobRow
 
 
 class JobReader(Protocol):

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from nxdocs.db.outage import is_outage
-from nxdocs.jobs.reader_postgres import PostgresJobReader
+from nxdocs.poll.reader_postgres import PostgresJobReader
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 from tests.support.jobs import enqueue
