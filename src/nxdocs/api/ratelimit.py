@@ -10,19 +10,23 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 _MAX_OWNERS = 100_000
 
 
 class RateLimiter:
-    def __init__(self, per_second: float, burst: int) -> None:
+    def __init__(
+        self, per_second: float, burst: int, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate = per_second
         self.burst = float(burst)
+        self._monotonic = monotonic
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def retry_after(self, owner_id: str) -> int:
         """0 if the request may go ahead (and a token is spent), else seconds to wait."""
-        now = time.monotonic()
+        now = self._monotonic()
         tokens, stamp = self._buckets.pop(owner_id, (self.burst, now))
         tokens = min(self.burst, tokens + (now - stamp) * self.rate)
         if tokens >= 1:

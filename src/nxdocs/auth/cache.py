@@ -19,9 +19,15 @@ _MAX_ENTRIES = 10_000
 
 
 class KeyCache:
-    def __init__(self, lookup: Callable[[str], str | None], ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[str], str | None],
+        ttl_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lookup = lookup
         self._ttl = ttl_seconds
+        self._monotonic = monotonic
         self._entries: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -32,7 +38,7 @@ class KeyCache:
         digest = hash_key(key)
         with self._lock:
             entry = self._entries.get(digest)
-        if entry is not None and entry[0] > time.monotonic():
+        if entry is not None and entry[0] > self._monotonic():
             return True, entry[1]
         return False, None
 
@@ -40,7 +46,7 @@ class KeyCache:
         """Look the key up in the database and remember the answer."""
         owner = self._lookup(key)
         with self._lock:
-            self._entries[hash_key(key)] = (time.monotonic() + self._ttl, owner)
+            self._entries[hash_key(key)] = (self._monotonic() + self._ttl, owner)
             while len(self._entries) > _MAX_ENTRIES:
                 self._entries.popitem(last=False)
         return owner
