@@ -16,6 +16,7 @@ from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
 from nxdocs.db.engine import create_engine, sqlite_path
 from nxdocs.db.migrate import upgrade
+from nxdocs.db.secrets import signing_secret
 from nxdocs.exports.handler import ExportRunHandler, RenderOptions
 from nxdocs.exports.store import ExportStore
 from nxdocs.generate import LlmGenerator
@@ -34,7 +35,7 @@ from nxdocs.poll.reader_postgres import PostgresJobReader
 from nxdocs.poll.reader_sqlite import SqliteJobReader
 from nxdocs.settings import Settings
 from nxdocs.storage.blobs import BlobStore, LocalBlobStore
-from nxdocs.storage.signing import LinkSigner, signing_secret
+from nxdocs.storage.signing import LinkSigner
 
 
 @dataclass

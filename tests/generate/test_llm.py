@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from nxdocs.generate import GenerationRequest, LlmGenerator
-from nxdocs.jobs.errors import JobError, RetryableJobError
+from nxdocs.generate.errors import GenerationError, TransientGenerationError
 from nxdocs.pages import Document
 from tests.support.chat_server import API_KEY, MODEL, ChatServer, Reply
 
@@ -103,7 +103,7 @@ def test_no_page_count_accepts_what_the_model_chose(chat: ChatServer, make_llm: 
 def test_malformed_json_is_retried_then_fails(chat: ChatServer, make_llm: MakeLlm) -> None:
     chat.script(*[Reply.content('{"type": "presentation", "pages": [')] * 3)
 
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         make_llm(max_attempts=3).generate(request())
 
     assert caught.value.code == "GENERATION_FAILED"
@@ -130,7 +130,7 @@ def test_retry_shows_the_model_its_mistake(chat: ChatServer, make_llm: MakeLlm) 
 def test_wrong_page_count_is_retried(chat: ChatServer, make_llm: MakeLlm) -> None:
     chat.script(Reply.document(document_json(2)), Reply.document(document_json(4)))
 
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         make_llm(max_attempts=2).generate(request(page_count=5))
 
     assert caught.value.code == "GENERATION_FAILED"
@@ -153,7 +153,7 @@ def test_schema_invalid_answer_is_retried(chat: ChatServer, make_llm: MakeLlm) -
 def test_slow_answer_times_out(chat: ChatServer, make_llm: MakeLlm) -> None:
     chat.script(Reply(hang=True))
 
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         make_llm(timeout_seconds=0.3).generate(request())
 
     assert caught.value.code == "UPSTREAM_TIMEOUT"
@@ -165,7 +165,7 @@ def test_slow_answer_times_out(chat: ChatServer, make_llm: MakeLlm) -> None:
 def test_server_errors_are_retryable(chat: ChatServer, make_llm: MakeLlm, status: int) -> None:
     chat.script(Reply(status=status, body=b'{"error": "overloaded"}'))
 
-    with pytest.raises(RetryableJobError) as caught:
+    with pytest.raises(TransientGenerationError) as caught:
         make_llm().generate(request())
 
     assert caught.value.code == "UPSTREAM_UNAVAILABLE"
@@ -183,7 +183,7 @@ def closed_port() -> Iterator[int]:
 def test_unreachable_service_is_retryable(make_llm: MakeLlm, closed_port: int) -> None:
     llm = make_llm(base_url=f"http://127.0.0.1:{closed_port}/v1")
 
-    with pytest.raises(RetryableJobError) as caught:
+    with pytest.raises(TransientGenerationError) as caught:
         llm.generate(request())
 
     assert caught.value.code == "UPSTREAM_UNAVAILABLE"
@@ -198,7 +198,7 @@ def test_client_errors_fail_for_good(
     chat.script(Reply(status=status, body=echo.encode()))
     caplog.set_level(logging.DEBUG)
 
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         make_llm().generate(request())
 
     assert caught.value.code == "GENERATION_FAILED"
@@ -215,7 +215,7 @@ def test_no_log_line_carries_the_key(
     chat.script(Reply.content(API_KEY), Reply.content("{}"))
     caplog.set_level(logging.DEBUG)
 
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         make_llm(max_attempts=2).generate(request())
 
     assert caplog.records, "the rejected answers should have been logged"
@@ -224,7 +224,7 @@ def test_no_log_line_carries_the_key(
 
 
 def test_missing_prompt_fails_without_a_call(chat: ChatServer, make_llm: MakeLlm) -> None:
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         make_llm().generate(request(prompt="  "))
 
     assert caught.value.code == "GENERATION_FAILED"

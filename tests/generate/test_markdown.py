@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nxdocs.generate import GenerationRequest, MarkdownGenerator
-from nxdocs.jobs.errors import JobError
+from nxdocs.generate.errors import GenerationError
 from nxdocs.pages import (
     CodeBlock,
     Document,
@@ -312,27 +312,27 @@ def test_long_document_section_continues_on_next_page() -> None:
 
 @pytest.mark.parametrize("content", ["", "   \n\n", "---\n\n---\n", "![x](images/x.png)"])
 def test_nothing_to_show_fails(content: str) -> None:
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         generate(content)
     assert caught.value.code == "GENERATION_FAILED"
 
 
 def test_missing_content_fails() -> None:
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         MarkdownGenerator().generate(GenerationRequest(type="document", prompt="only a prompt"))
     assert caught.value.code == "GENERATION_FAILED"
 
 
 def test_too_many_slides_fail() -> None:
     content = "\n\n---\n\n".join(f"Slide {n}" for n in range(201))
-    with pytest.raises(JobError, match="too many pages") as caught:
+    with pytest.raises(GenerationError, match="too many pages") as caught:
         generate(content)
     assert caught.value.code == "GENERATION_FAILED"
 
 
 def test_content_beyond_model_bounds_fails_with_the_slide() -> None:
     content = "Fine\n\n---\n\n## " + "x" * 600
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         generate(content)
     assert caught.value.code == "GENERATION_FAILED"
     assert "slide 2" in caught.value.message
@@ -345,10 +345,10 @@ MARKDOWNISH = st.lists(
 ).map("".join)
 
 
-def outcome(content: str, kind: DocumentType) -> Document | JobError:
+def outcome(content: str, kind: DocumentType) -> Document | GenerationError:
     try:
         return MarkdownGenerator().generate(GenerationRequest(type=kind, content=content)).document
-    except JobError as exc:
+    except GenerationError as exc:
         return exc
 
 
@@ -358,7 +358,7 @@ def test_any_content_gives_a_document_or_generation_failed(
     content: str, kind: DocumentType
 ) -> None:
     result = outcome(content, kind)
-    if isinstance(result, JobError):
+    if isinstance(result, GenerationError):
         assert result.code == "GENERATION_FAILED"
     else:
         assert Document.model_validate(result.model_dump()) == result

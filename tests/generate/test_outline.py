@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nxdocs.generate import GenerationRequest, OutlineGenerator
+from nxdocs.generate.errors import GenerationError
 from nxdocs.generate.outline_topics import read_prompt
-from nxdocs.jobs.errors import JobError
 from nxdocs.pages import (
     Document,
     DocumentType,
@@ -112,14 +112,14 @@ def test_documents_add_paragraphs() -> None:
 
 @pytest.mark.parametrize("prompt", [None, "", "  \n "])
 def test_missing_prompt_fails(prompt: str | None) -> None:
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         OutlineGenerator().generate(GenerationRequest(type="presentation", prompt=prompt))
     assert caught.value.code == "GENERATION_FAILED"
 
 
 @pytest.mark.parametrize("page_count", [0, -1, 201])
 def test_impossible_page_count_fails(page_count: int) -> None:
-    with pytest.raises(JobError) as caught:
+    with pytest.raises(GenerationError) as caught:
         outline(page_count=page_count)
     assert caught.value.code == "GENERATION_FAILED"
 

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from pptx import Presentation
 
-from nxdocs.jobs.errors import JobError
 from nxdocs.pages.model import Document
 from nxdocs.render import ExportFormat, RenderedFile, get_theme, render
+from nxdocs.render.errors import RenderError
 from nxdocs.render.themes import Theme
 
 from . import samples
@@ -100,7 +100,7 @@ def test_engine_failures_become_render_failed(
     def broken_loader(src: str) -> tuple[bytes, str] | None:
         raise RuntimeError("secret internal detail")
 
-    with pytest.raises(JobError) as raised, caplog.at_level(logging.ERROR):
+    with pytest.raises(RenderError) as raised, caplog.at_level(logging.ERROR):
         render(presentation, theme, "pptx", image_loader=broken_loader)
     assert raised.value.code == "RENDER_FAILED"
     assert "secret" not in raised.value.message
@@ -110,11 +110,11 @@ def test_engine_failures_become_render_failed(
     assert "Traceback" not in caplog.text
 
 
-def test_job_errors_pass_through(presentation: Document, theme: Theme) -> None:
+def test_render_errors_pass_through(presentation: Document, theme: Theme) -> None:
     def refusing_loader(src: str) -> tuple[bytes, str] | None:
-        raise JobError("IMAGE_REFUSED", "An image was refused.")
+        raise RenderError("IMAGE_REFUSED", "An image was refused.")
 
-    with pytest.raises(JobError) as raised:
+    with pytest.raises(RenderError) as raised:
         render(presentation, theme, "html", image_loader=refusing_loader)
     assert raised.value.code == "IMAGE_REFUSED"
 

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.generate import LlmGenerator, choose_generator
-from nxdocs.jobs.errors import JobError, LeaseLostError
+from nxdocs.generate.errors import GenerationError
+from nxdocs.jobs.errors import JobError, LeaseLostError, RetryableJobError
 from nxdocs.jobs.handlers import JobContext
 from nxdocs.jobs.model import ARTIFACT_CREATE, ClaimedJob, ErrorInfo
 
@@ -27,7 +28,11 @@ class ArtifactCreateHandler:
         request = self.artifacts.generation_request(artifact_id)
         if request is None:
             raise JobError("ARTIFACT_DELETED", "The artifact was deleted before it was generated.")
-        generated = choose_generator(request, self.llm).generate(request)
+        try:
+            generated = choose_generator(request, self.llm).generate(request)
+        except GenerationError as exc:
+            failure = RetryableJobError if exc.retryable else JobError
+            raise failure(exc.code, exc.message) from exc
         context.heartbeat()
         if not self.artifacts.save_generated(context.fence, artifact_id, generated):
             raise LeaseLostError

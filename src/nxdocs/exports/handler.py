@@ -20,6 +20,7 @@ from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
 from nxdocs.jobs.notify import Notifier
 from nxdocs.pages import Document
 from nxdocs.render import HttpImageLoader, render
+from nxdocs.render.errors import RenderError
 from nxdocs.render.exporter import ExportFormat
 from nxdocs.render.html import PageSize
 from nxdocs.render.themes import BUILTIN_THEMES, get_theme
@@ -135,16 +136,19 @@ class ExportRunHandler:
     ) -> None:
         fmt = _RENDERABLE[export.format]
         theme_id = artifact.theme_id if artifact.theme_id in BUILTIN_THEMES else None
-        with HttpImageLoader() as images:
-            rendered = render(
-                document,
-                get_theme(theme_id),
-                fmt,
-                page_size=self.options.page_size,
-                dpi=self.options.dpi,
-                image_loader=images,
-                progress=context.report_progress,
-            )
+        try:
+            with HttpImageLoader() as images:
+                rendered = render(
+                    document,
+                    get_theme(theme_id),
+                    fmt,
+                    page_size=self.options.page_size,
+                    dpi=self.options.dpi,
+                    image_loader=images,
+                    progress=context.report_progress,
+                )
+        except RenderError as exc:
+            raise JobError(exc.code, exc.message) from exc
         if context.lease_lost():
             raise LeaseLostError  # another attempt may own the job now; write nothing
         # Each claim writes under a folder of its own, and the export row points

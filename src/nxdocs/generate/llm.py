@@ -3,7 +3,7 @@
 Failures map onto job outcomes: an answer that is not a valid document is
 asked for again, up to `max_attempts` in all, then `GENERATION_FAILED`; a
 timeout is `UPSTREAM_TIMEOUT`; an unreachable or overloaded service (connection
-errors, 5xx, 429) is a `RetryableJobError`, left to the job engine's backoff
+errors, 5xx, 429) is a `TransientGenerationError`, left to the job engine's backoff
 rather than retried here; any other refusal (401, 400, ...) is
 `GENERATION_FAILED`. The API key lives only in the HTTP client's headers:
 no message or log line built here contains it or the upstream body.
@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from nxdocs.generate.errors import GenerationError, TransientGenerationError
 from nxdocs.generate.llm_prompt import (
     InvalidAnswerError,
     Message,
@@ -27,7 +28,6 @@ from nxdocs.generate.llm_prompt import (
 )
 from nxdocs.generate.naming import artifact_name
 from nxdocs.generate.request import GeneratedArtifact, GenerationRequest
-from nxdocs.jobs.errors import JobError, RetryableJobError
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,9 @@ class LlmGenerator:
         self.close()
 
     def generate(self, request: GenerationRequest) -> GeneratedArtifact:
-        """Ask the model until it gives a valid document, or raise a `JobError`."""
+        """Ask the model until it gives a valid document, or raise a `GenerationError`."""
         if request.prompt is None or not request.prompt.strip():
-            raise JobError("GENERATION_FAILED", "The language model needs a prompt.")
+            raise GenerationError("GENERATION_FAILED", "The language model needs a prompt.")
         opening = first_messages(request, request.prompt)
         messages = opening
         problem = ""
@@ -106,14 +106,14 @@ class LlmGenerator:
             name = artifact_name(request.name, request.prompt, document.pages)
             metadata = {"generator": "llm", "model": self.model}
             return GeneratedArtifact(document=document, name=name, metadata=metadata)
-        raise JobError(
+        raise GenerationError(
             "GENERATION_FAILED",
             f"The language model gave no valid {request.type} in {self._max_attempts} "
             f"attempt(s); the last answer was rejected because {problem}.",
         )
 
     def _complete(self, messages: list[Message]) -> str:
-        """One chat-completions call; the answer's text, or a `JobError`."""
+        """One chat-completions call; the answer's text, or a `GenerationError`."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -123,12 +123,12 @@ class LlmGenerator:
         try:
             response = self._client.post(self._url, json=body)
         except httpx.TimeoutException as exc:
-            raise JobError(
+            raise GenerationError(
                 "UPSTREAM_TIMEOUT",
                 f"The language model did not answer within {self._timeout_seconds:g} seconds.",
             ) from exc
         except httpx.TransportError as exc:
-            raise RetryableJobError(
+            raise TransientGenerationError(
                 "UPSTREAM_UNAVAILABLE", "The language model service could not be reached."
             ) from exc
         _check_status(response.status_code)
@@ -144,16 +144,16 @@ def _check_status(status: int) -> None:
     if httpx.codes.is_success(status):
         return
     if status >= httpx.codes.INTERNAL_SERVER_ERROR or status == httpx.codes.TOO_MANY_REQUESTS:
-        raise RetryableJobError(
+        raise TransientGenerationError(
             "UPSTREAM_UNAVAILABLE",
             f"The language model service is unavailable (HTTP {status}).",
         )
     if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-        raise JobError(
+        raise GenerationError(
             "GENERATION_FAILED",
             f"The language model service refused the configured API key (HTTP {status}).",
         )
-    raise JobError(
+    raise GenerationError(
         "GENERATION_FAILED",
         f"The language model service rejected the request (HTTP {status}).",
     )

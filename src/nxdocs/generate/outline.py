@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nxdocs.generate.errors import GenerationError
 from nxdocs.generate.naming import artifact_name, document_title, shorten
 from nxdocs.generate.outline_topics import PromptOutline, capitalized, read_prompt
 from nxdocs.generate.request import GeneratedArtifact, GenerationRequest
-from nxdocs.jobs.errors import JobError
 from nxdocs.pages import (
     Block,
     Document,
@@ -59,10 +59,12 @@ class OutlineGenerator:
     def generate(self, request: GenerationRequest) -> GeneratedArtifact:
         """The outline document, or `GENERATION_FAILED` for a missing prompt or bad count."""
         if request.prompt is None or not request.prompt.strip():
-            raise JobError("GENERATION_FAILED", "An outline needs a prompt.")
+            raise GenerationError("GENERATION_FAILED", "An outline needs a prompt.")
         count = DEFAULT_PAGE_COUNT if request.page_count is None else request.page_count
         if not 1 <= count <= MAX_PAGES:
-            raise JobError("GENERATION_FAILED", f"page_count must be between 1 and {MAX_PAGES}.")
+            raise GenerationError(
+                "GENERATION_FAILED", f"page_count must be between 1 and {MAX_PAGES}."
+            )
         outline = read_prompt(request.prompt)
         pages = _pages(outline, count, request.type)
         name = artifact_name(request.name, request.prompt, pages)

@@ -40,10 +40,10 @@ class GeneratedArtifact:
 class Generator(Protocol):
     """The port the artifact job talks to; every generator implements it.
 
-    A generator fails only with `nxdocs.jobs.errors.JobError` (or its
+    A generator fails only with `nxdocs.generate.errors.GenerationError` (or its
     retryable subclass), so the job turns any failure into a public error code.
     """
 
     def generate(self, request: GenerationRequest) -> GeneratedArtifact:
-        """Turn the request into a validated document, or raise `JobError`."""
+        """Turn the request into a validated document, or raise `GenerationError`."""
         ...

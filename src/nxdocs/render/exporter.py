@@ -2,7 +2,7 @@
 
 This is the renderers' only entry point for the export handler. It chains
 HTML -> PDF -> PNG as needed, reports progress in pages, and turns a failure
-inside a rendering engine into `JobError("RENDER_FAILED")` with a message
+inside a rendering engine into `RenderError("RENDER_FAILED")` with a message
 safe for the client; the log gets where it was raised (no traceback).
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from nxdocs.jobs.errors import JobError
 from nxdocs.logs import exception_summary
 from nxdocs.pages.model import Document
+from nxdocs.render.errors import RenderError
 from nxdocs.render.html import PageSize, render_html
 from nxdocs.render.images import ImageLoader
 from nxdocs.render.pdf import render_pdf
@@ -76,13 +76,13 @@ def render(
             image_loader=image_loader,
             progress=report,
         )
-    except JobError:
+    except RenderError:
         raise
     except Exception as exc:
         if stopped:
             raise stopped[0] from None
         logger.error("rendering a %s export failed: %s", fmt, exception_summary(exc))
-        raise JobError("RENDER_FAILED", f"The {fmt} export could not be rendered.") from exc
+        raise RenderError("RENDER_FAILED", f"The {fmt} export could not be rendered.") from exc
     return rendered
 
 

@@ -1,23 +1,16 @@
 """Signed, expiring download links: HMAC-SHA256 over the export id and the expiry.
 
-The secret lives in the database (`server_secrets`), created once on first
-use, so every API node signs and checks with the same key without any
-configuration; `NXDOCS_SIGNING_SECRET` overrides it.
+The key comes from `nxdocs.db.secrets` (kept in the database, so every API
+node signs and checks with the same key without configuration) or from
+`NXDOCS_SIGNING_SECRET`; this module only signs and checks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
-
-import sqlalchemy as sa
-
-from nxdocs.db.schema import server_secrets
-
-_SECRET_NAME = "download_signing_key"  # noqa: S105 (the row's name, not a secret)
 
 
 @dataclass(frozen=True)
@@ -45,22 +38,3 @@ class LinkSigner:
     def _signature(self, export_id: str, expires: str) -> str:
         message = f"{export_id}\n{expires}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
-
-
-def signing_secret(engine: sa.Engine, configured: str | None) -> bytes:
-    """The configured secret, else the database's, created on first use."""
-    if configured:
-        return configured.encode()
-    select = sa.select(server_secrets.c.value).where(server_secrets.c.name == _SECRET_NAME)
-    with engine.begin() as connection:
-        stored = connection.execute(select).scalar_one_or_none()
-    if stored is None:
-        try:
-            with engine.begin() as connection:
-                stored = secrets.token_hex(32)
-                connection.execute(server_secrets.insert().values(name=_SECRET_NAME, value=stored))
-        except sa.exc.IntegrityError:
-            # Another node created it first: use theirs.
-            with engine.begin() as connection:
-                stored = connection.execute(select).scalar_one()
-    return bytes.fromhex(stored)
