@@ -20,20 +20,19 @@ import httpx
 import sqlalchemy as sa
 
 from nxdocs.db.schema import jobs
-from tests.acceptance.test_worker_processes import NXDOCS_WORKER, Child, Children
+from tests.acceptance.test_worker_processes import BASE_SETTINGS, NXDOCS_WORKER, Child, Children
 from tests.support.process import Served, child_env, nxdocs
 from tests.support.waiting import wait_until
 
 HTTP_TIMEOUT = 30.0
 
 SETTINGS: dict[str, float | int | str] = {
+    **BASE_SETTINGS,
     "lease_seconds": 3.0,
-    "poll_interval_seconds": 0.2,
     "backoff_base_seconds": 0.05,
     "backoff_max_seconds": 0.5,
     "max_attempts": 5,
     "shutdown_grace_seconds": 3.0,
-    "log_level": "info",
     # The test posts hundreds of jobs and polls all the while: no 429s.
     "rate_limit_per_second": 100_000,
     "rate_limit_burst": 100_000,

@@ -103,6 +103,8 @@ class JobCache:
             self._seen_version = version
 
     def put(self, job_id: str, job: CachedJob, token: int) -> None:
+        if not self._is_live():
+            return  # nothing is cached while notifications may be missed: skip the copy
         job = _compact(job)
         size = _size(job_id, job)
         with self._lock:
