@@ -20,7 +20,6 @@ RANKS = {
     "cli": 10,  # commands; builds a System and runs it
     "cli_options": 9,  # the CLI's flags, generated from Settings
     "api": 8,  # HTTP: routes, middleware, error mapping, OpenAPI
-    "errors": 7,  # the API's error tree
     "system": 6,  # the composition root
     "artifacts": 5,  # the resources and their job handlers
     "exports": 5,

@@ -188,7 +188,7 @@ def brands_create(
     """Create a brand for an owner; artifacts select it with `brand_id`."""
     system = build_system(settings)
     try:
-        if not system.keys.owner_exists(owner):
+        if not system.owners.exists(owner):
             console.print(f"[red]No owner with id {owner}.[/red]")
             raise typer.Exit(1)
         brand = system.brands.create(owner, name, ai_instruction, theme)
@@ -233,7 +233,7 @@ def owners_update(
     """Set the email and names GET /v1/me shows for an owner."""
     system = build_system(settings)
     try:
-        updated = system.keys.update_owner(
+        updated = system.owners.update(
             owner, email=email, first_name=first_name, last_name=last_name
         )
     finally:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from nxdocs.artifacts.handler import ArtifactCreateHandler
 from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.auth.keys import KeyStore
+from nxdocs.auth.owners import OwnerStore
 from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
 from nxdocs.db.engine import create_engine, sqlite_path
@@ -46,6 +47,7 @@ class System:
     notifier: Notifier
     store: JobStore
     keys: KeyStore
+    owners: OwnerStore
     registry: HandlerRegistry
     artifacts: ArtifactStore
     brands: BrandStore
@@ -158,6 +160,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         notifier=notifier,
         store=store,
         keys=KeyStore(engine, clock),
+        owners=OwnerStore(engine, clock),
         registry=registry,
         artifacts=artifacts,
         brands=BrandStore(engine, clock),

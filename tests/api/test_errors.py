@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from nxdocs.api.contain import ContainErrors
+from nxdocs.api.catch_all import CatchAllErrors
 from tests.support.server import serving
 
 
@@ -32,7 +32,7 @@ async def exploding_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 def test_unexpected_exception_is_a_clean_500(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    with serving(ContainErrors(exploding_app)) as base_url:
+    with serving(CatchAllErrors(exploding_app)) as base_url:
         response = httpx.get(f"{base_url}/v1/anything")
     assert response.status_code == 500
     assert response.json() == {

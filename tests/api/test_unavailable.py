@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from nxdocs.api.contain import ContainErrors
-from nxdocs.api.errors import install_error_handlers
+from nxdocs.api.catch_all import CatchAllErrors
+from nxdocs.api.error_handlers import install_error_handlers
 from nxdocs.db.outage import is_outage
 from tests.support.contract import check_response
 from tests.support.server import serving
@@ -84,7 +84,7 @@ def outage() -> Exception:
     return wrapped(psycopg.OperationalError(f"connection to server failed; {STATEMENT}"))
 
 
-def framework_app(error: Exception) -> ContainErrors:
+def framework_app(error: Exception) -> CatchAllErrors:
     """A FastAPI app whose route fails, inside the same layers as nxdocs's."""
     api = FastAPI()
     install_error_handlers(api)
@@ -93,22 +93,22 @@ def framework_app(error: Exception) -> ContainErrors:
     def thing() -> None:
         raise error
 
-    return ContainErrors(api)
+    return CatchAllErrors(api)
 
 
-def raw_app(error: Exception) -> ContainErrors:
+def raw_app(error: Exception) -> CatchAllErrors:
     """An ASGI app outside the framework, as the poll route is."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raise error
 
-    return ContainErrors(app)
+    return CatchAllErrors(app)
 
 
 @pytest.mark.parametrize("make_app", [framework_app, raw_app])
 def test_an_outage_is_a_clean_503_with_retry_after(
-    make_app: Callable[[Exception], ContainErrors], caplog: pytest.LogCaptureFixture
+    make_app: Callable[[Exception], CatchAllErrors], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     with (
@@ -125,7 +125,7 @@ def test_an_outage_is_a_clean_503_with_retry_after(
 
 @pytest.mark.parametrize("make_app", [framework_app, raw_app])
 def test_a_bug_in_a_database_call_is_still_a_500(
-    make_app: Callable[[Exception], ContainErrors], caplog: pytest.LogCaptureFixture
+    make_app: Callable[[Exception], CatchAllErrors], caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
         serving(make_app(BUGS["sqlite missing table"])) as base_url,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from nxdocs.api.ratelimit import RateLimiter
+from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.auth.cache import KeyCache
 from nxdocs.auth.keys import generate_key
 from nxdocs.jobs.errors import JobError, LeaseLostError, RetryableJobError, SnoozeJob

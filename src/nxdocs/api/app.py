@@ -1,6 +1,6 @@
 """`create_app()`: the ASGI application for one `System`.
 
-Layers, outermost first: `ContainErrors` (no exception escapes; a database
+Layers, outermost first: `CatchAllErrors` (no exception escapes; a database
 outage is a 503), the poll route (`JobPollRoute`), then the FastAPI app with
 `AuthMiddleware` in front of every other /v1 route. `/health`, `/readyz` and
 `/metrics` are outside /v1 and need no key.
@@ -15,15 +15,24 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from nxdocs import __version__
-from nxdocs.api import artifacts, exports, files, health, me, metrics, ready, styling
+from nxdocs.api import (
+    artifacts,
+    exports,
+    files,
+    health,
+    me,
+    metrics,
+    ready,
+    themes_and_brands,
+)
 from nxdocs.api.auth import Authenticator, AuthMiddleware
-from nxdocs.api.contain import ContainErrors
-from nxdocs.api.errors import install_error_handlers
+from nxdocs.api.body_limits import BodyLimits
+from nxdocs.api.catch_all import CatchAllErrors
+from nxdocs.api.error_handlers import install_error_handlers
 from nxdocs.api.jobs import JobPollRoute
-from nxdocs.api.limits import BodyLimits
 from nxdocs.api.metrics import metrics_registry
 from nxdocs.api.openapi import install_openapi
-from nxdocs.api.ratelimit import RateLimiter
+from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.api.ready import DatabaseProbe, Readiness
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
@@ -38,7 +47,7 @@ PUBLIC_PREFIXES = ("/v1/health", "/v1/files/")
 class NxdocsApp:
     """The whole ASGI stack; `api` is the FastAPI app inside it (routes, OpenAPI)."""
 
-    def __init__(self, api: FastAPI, stack: ContainErrors) -> None:
+    def __init__(self, api: FastAPI, stack: CatchAllErrors) -> None:
         self.api = api
         self._stack = stack
 
@@ -100,7 +109,7 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         artifacts.router,
         exports.router,
         files.router,
-        styling.router,
+        themes_and_brands.router,
         me.router,
     ):
         api.include_router(router)
@@ -118,4 +127,4 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         authenticator=authenticator,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    return NxdocsApp(api, ContainErrors(poll))
+    return NxdocsApp(api, CatchAllErrors(poll))

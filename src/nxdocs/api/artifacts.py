@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from nxdocs.api.deps import After, Limit, Owner, SystemDep
+from nxdocs.api.errors import NotFoundError, invalid
 from nxdocs.api.lists import list_object
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.artifacts.model import GENERATING, Artifact, ArtifactCreate
 from nxdocs.artifacts.store import NewArtifact
-from nxdocs.errors import NotFoundError, invalid
 from nxdocs.generate.naming import artifact_name
 from nxdocs.render.themes import BUILTIN_THEMES
 from nxdocs.system import System

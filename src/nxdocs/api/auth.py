@@ -12,10 +12,10 @@ from collections.abc import Collection
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nxdocs.api.ratelimit import RateLimiter
+from nxdocs.api.errors import RateLimitedError, UnauthorizedError
+from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.api.responses import error_response
 from nxdocs.auth.cache import KeyCache
-from nxdocs.errors import RateLimitedError, UnauthorizedError
 
 _BEARER = b"bearer "
 

@@ -1,76 +1,115 @@
-"""The one place domain errors become HTTP responses in the contract's shape."""
+"""The API's exception tree: each class is one documented error of the contract.
+
+Domain code raises these; exactly one handler (`nxdocs.api.error_handlers`) turns them
+into `{"error": {"code", "message", "details"?}}` with the class's status.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
-
-from nxdocs.api.responses import error_response
-from nxdocs.api.unavailable import unavailable_response
-from nxdocs.db.outage import is_outage
-from nxdocs.errors import (
-    ApiError,
-    InternalError,
-    MethodNotAllowedError,
-    NotFoundError,
-    ValidationFailedError,
-)
-
-_BY_STATUS: dict[int, type[ApiError]] = {404: NotFoundError, 405: MethodNotAllowedError}
+from typing import Any
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    # Starlette renders this for any other exception and then re-raises it;
-    # nxdocs.api.contain logs a safe summary of it.
-    app.add_exception_handler(Exception, _unexpected_error)
+class ApiError(Exception):
+    """Base class: an HTTP error in the contract's shape."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+    message = "An internal error occurred."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
 
 
-async def _api_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc, exc.headers)
+class ValidationFailedError(ApiError):
+    """400: the request body or parameters are invalid; `details` names the fields."""
+
+    status = 400
+    code = "VALIDATION_ERROR"
+    message = "Request validation failed."
 
 
-async def _validation_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    details = [{"field": _field(error), "message": str(error["msg"])} for error in exc.errors()]
-    return error_response(ValidationFailedError(details=details))
+class UnauthorizedError(ApiError):
+    """401: the key is missing, malformed, unknown or revoked."""
+
+    status = 401
+    code = "UNAUTHORIZED"
+    message = "Authentication required or API key is invalid."
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    error_class = _BY_STATUS.get(exc.status_code)
-    if error_class is not None:
-        return error_response(error_class(), dict(exc.headers or {}))
-    error = ApiError(str(exc.detail))
-    error.status, error.code = exc.status_code, "HTTP_ERROR"
-    return error_response(error)
+class ForbiddenError(ApiError):
+    """403: a signed link whose signature does not match."""
+
+    status = 403
+    code = "FORBIDDEN"
+    message = "The link's signature is invalid."
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> Response:
-    """A database outage is a 503 (`nxdocs.api.unavailable`); anything else is a bug."""
-    if is_outage(exc):
-        return unavailable_response()
-    return error_response(InternalError())
+class NotFoundError(ApiError):
+    """404: no such resource, or it belongs to another owner."""
+
+    status = 404
+    code = "NOT_FOUND"
+    message = "The requested resource was not found."
 
 
-def _field(error: dict[str, object]) -> str:
-    # A JSON syntax error's location is a character offset, not a field.
-    if error.get("type") == "json_invalid":
-        return "body"
-    location = error.get("loc", ())
-    assert isinstance(location, tuple | list)
-    return _field_name(location)
+class MethodNotAllowedError(ApiError):
+    """405: the route exists but not with this method."""
+
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+    message = "This method is not allowed on this resource."
 
 
-def _field_name(location: tuple[object, ...] | list[object]) -> str:
-    """`("body", "pages", 0)` -> `pages[0]`: the field as the client wrote it."""
-    parts = [part for part in location if part not in ("body", "query", "path", "header")]
-    name = ""
-    for part in parts:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or "body"
+class GoneError(ApiError):
+    """410: a signed link that has expired."""
+
+    status = 410
+    code = "LINK_EXPIRED"
+    message = "The link has expired; fetch the resource again for a fresh one."
+
+
+class PayloadTooLargeError(ApiError):
+    """413: the request body is over the size limit."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "The request body is too large."
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """415: a body that is not JSON."""
+
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message = "Request bodies must be JSON (Content-Type: application/json)."
+
+
+class RateLimitedError(ApiError):
+    """429: too many requests, or a monthly quota is used up."""
+
+    status = 429
+    code = "RATE_LIMITED"
+    message = "Too many requests; retry later."
+
+
+class InternalError(ApiError):
+    """500: a bug; the details go to the log, never to the client."""
+
+
+def invalid(field: str, message: str) -> ValidationFailedError:
+    """A 400 naming one field, e.g. `raise invalid("theme_id", "no such theme")`."""
+    return ValidationFailedError(details=[{"field": field, "message": message}])

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from nxdocs.api.deps import Owner, SystemDep
+from nxdocs.api.errors import NotFoundError, RateLimitedError, invalid
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.artifacts.model import READY
-from nxdocs.errors import NotFoundError, RateLimitedError, invalid
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.exports.model import PROCESSING, Export, ExportCreate
 from nxdocs.exports.store import Quota, QuotaExceededError

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from nxdocs.api.deps import SystemDep
-from nxdocs.errors import ForbiddenError, GoneError, NotFoundError
+from nxdocs.api.errors import ForbiddenError, GoneError, NotFoundError
 from nxdocs.storage.signing import LinkSigner
 
 router = APIRouter(prefix="/v1/files", tags=["files"])

@@ -5,7 +5,7 @@ one indexed read, pre-built headers) and hands every other request to the
 FastAPI app. The framework's middleware and routing cost more per request
 than the read does (bench/README.md has the figures). Its OpenAPI entry is
 added in `nxdocs.api.openapi`, and auth is the same `Authenticator` the
-middleware uses. A database error raises through to `ContainErrors`, which
+middleware uses. A database error raises through to `CatchAllErrors`, which
 answers an outage with 503.
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nxdocs.api.auth import Authenticator
+from nxdocs.api.errors import NotFoundError
 from nxdocs.api.responses import error_response
-from nxdocs.errors import NotFoundError
 from nxdocs.poll.cache import CachedJob, JobCache
 from nxdocs.poll.public import job_json
 from nxdocs.poll.reader import JobReader

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from nxdocs.api.errors import invalid
 from nxdocs.db.pagination import UnknownCursorError
-from nxdocs.errors import invalid
 
 T = TypeVar("T")
 

@@ -7,16 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from nxdocs.api.deps import Owner, SystemDep
+from nxdocs.api.errors import NotFoundError
 from nxdocs.api.exports import month_start_ms, next_month_ms
 from nxdocs.clock import format_timestamp
-from nxdocs.errors import NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["account"])
 
 
 @router.get("/me", summary="The current user and quota")
 def me(owner: Owner, system: SystemDep) -> dict[str, Any]:
-    profile = system.keys.owner(owner)
+    profile = system.owners.get(owner)
     if profile is None:
         raise NotFoundError()
     now = system.clock.now_ms()

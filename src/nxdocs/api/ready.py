@@ -21,9 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from nxdocs.api.errors import ApiError
 from nxdocs.api.openapi import ErrorBody
 from nxdocs.db.engine import read_only, sqlite_path
-from nxdocs.errors import ApiError
 from nxdocs.jobs.runner import WorkerThread
 from nxdocs.logs import exception_summary
 

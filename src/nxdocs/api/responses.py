@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from nxdocs.errors import ApiError
+from nxdocs.api.errors import ApiError
 
 
 class OrjsonResponse(Response):

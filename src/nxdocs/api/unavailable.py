@@ -3,8 +3,8 @@
 A PostgreSQL restart or failover, an exhausted connection pool, or a SQLite
 file that is locked or gone is not a bug: the same request will likely work
 in a moment. `nxdocs.db.outage.is_outage` is the one classification of such
-errors. `ContainErrors` (the poll route and everything else outside FastAPI)
-and FastAPI's error handler (`nxdocs.api.errors`) both use it, so every route
+errors. `CatchAllErrors` (the poll route and everything else outside FastAPI)
+and FastAPI's error handler (`nxdocs.api.error_handlers`) both use it, so every route
 answers an outage the same way.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from nxdocs.api.errors import ApiError
 from nxdocs.api.responses import error_response
-from nxdocs.errors import ApiError
 
 RETRY_AFTER_SECONDS = 2
 

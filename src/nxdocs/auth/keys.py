@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from nxdocs.auth.owners import default_owner, insert_owner, owner_exists
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
-from nxdocs.db.schema import api_keys, owners
+from nxdocs.db.schema import api_keys
 from nxdocs.ids import new_id
 
 KEY_PREFIX = "nxd_"
@@ -47,16 +48,6 @@ class CreatedKey:
 
 
 @dataclass(frozen=True)
-class Owner:
-    id: str
-    email: str | None
-    first_name: str | None
-    last_name: str | None
-    created_at: int
-    updated_at: int
-
-
-@dataclass(frozen=True)
 class KeyInfo:
     id: str
     owner_id: str
@@ -80,10 +71,10 @@ class KeyStore:
         now = self.clock.now_ms()
         with self.engine.begin() as connection:
             if new_owner:
-                owner_id = self._insert_owner(connection, now)
+                owner_id = insert_owner(connection, now)
             elif owner_id is None:
-                owner_id = self._default_owner(connection, now)
-            elif not self._owner_exists(connection, owner_id):
+                owner_id = default_owner(connection, now)
+            elif not owner_exists(connection, owner_id):
                 raise LookupError(f"no owner with id {owner_id}")
             key_id = new_id("key")
             connection.execute(
@@ -135,38 +126,3 @@ class KeyStore:
         if row is None or not secrets.compare_digest(row.key_hash, digest):
             return None
         return str(row.owner_id)
-
-    def _default_owner(self, connection: sa.Connection, now: int) -> str:
-        first = connection.execute(
-            sa.select(owners.c.id).order_by(owners.c.created_at, owners.c.id).limit(1)
-        ).scalar_one_or_none()
-        return str(first) if first is not None else self._insert_owner(connection, now)
-
-    def _insert_owner(self, connection: sa.Connection, now: int) -> str:
-        owner_id = new_id("user")
-        connection.execute(owners.insert().values(id=owner_id, created_at=now, updated_at=now))
-        return owner_id
-
-    def owner(self, owner_id: str) -> Owner | None:
-        with self.reads.connect() as connection:
-            row = connection.execute(sa.select(owners).where(owners.c.id == owner_id)).one_or_none()
-        return None if row is None else Owner(**row._mapping)
-
-    def update_owner(self, owner_id: str, **profile: str | None) -> bool:
-        """Set email, first_name or last_name; the others stay as they are."""
-        changes = {name: value for name, value in profile.items() if value is not None}
-        with self.engine.begin() as connection:
-            updated = connection.execute(
-                owners.update()
-                .where(owners.c.id == owner_id)
-                .values(**changes, updated_at=self.clock.now_ms())
-            )
-        return updated.rowcount == 1
-
-    def owner_exists(self, owner_id: str) -> bool:
-        with self.reads.connect() as connection:
-            return self._owner_exists(connection, owner_id)
-
-    def _owner_exists(self, connection: sa.Connection, owner_id: str) -> bool:
-        found = connection.execute(sa.select(owners.c.id).where(owners.c.id == owner_id)).first()
-        return found is not None

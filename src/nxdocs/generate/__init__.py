@@ -5,11 +5,11 @@ OpenAI-compatible model, `OutlineGenerator` builds a skeleton without one;
 `choose_generator` picks between them. All implement the `Generator` port.
 """
 
+from nxdocs.generate.generator_choice import choose_generator
+from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest, Generator
 from nxdocs.generate.llm import LlmGenerator
 from nxdocs.generate.markdown import MarkdownGenerator
 from nxdocs.generate.outline import OutlineGenerator
-from nxdocs.generate.request import GeneratedArtifact, GenerationRequest, Generator
-from nxdocs.generate.select import choose_generator
 
 __all__ = [
     "GeneratedArtifact",

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from nxdocs.generate.errors import GenerationError, TransientGenerationError
+from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest
 from nxdocs.generate.llm_prompt import (
     InvalidAnswerError,
     Message,
@@ -27,7 +28,6 @@ from nxdocs.generate.llm_prompt import (
     read_document,
 )
 from nxdocs.generate.naming import artifact_name
-from nxdocs.generate.request import GeneratedArtifact, GenerationRequest
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nxdocs.generate.problems import describe
-from nxdocs.generate.request import GenerationRequest
+from nxdocs.generate.error_summary import describe
+from nxdocs.generate.interface import GenerationRequest
 from nxdocs.pages import Document, DocumentType
 
 Message = dict[str, str]

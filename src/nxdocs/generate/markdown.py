@@ -31,11 +31,11 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 from pydantic import ValidationError
 
+from nxdocs.generate.error_summary import describe
 from nxdocs.generate.errors import GenerationError
+from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest
 from nxdocs.generate.markdown_blocks import heading_blocks, node_blocks, paragraph_blocks
 from nxdocs.generate.naming import artifact_name, document_title
-from nxdocs.generate.problems import describe
-from nxdocs.generate.request import GeneratedArtifact, GenerationRequest
 from nxdocs.pages import Block, Document, DocumentType, Page, ParagraphBlock, TitleBlock
 from nxdocs.pages.model import MAX_PAGES
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nxdocs.generate.errors import GenerationError
+from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest
 from nxdocs.generate.naming import artifact_name, document_title, shorten
 from nxdocs.generate.outline_topics import PromptOutline, capitalized, read_prompt
-from nxdocs.generate.request import GeneratedArtifact, GenerationRequest
 from nxdocs.pages import (
     Block,
     Document,

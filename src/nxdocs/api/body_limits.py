@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nxdocs.api.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from nxdocs.api.responses import error_response
-from nxdocs.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 

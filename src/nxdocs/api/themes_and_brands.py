@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from nxdocs.api.deps import After, Limit, Owner, SystemDep
+from nxdocs.api.errors import NotFoundError
 from nxdocs.api.lists import list_object
 from nxdocs.brands import Brand
-from nxdocs.errors import NotFoundError
 from nxdocs.render.themes import BUILTIN_THEMES
 
 router = APIRouter(prefix="/v1", tags=["styling"])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from nxdocs.generate.interface import GenerationRequest, Generator
 from nxdocs.generate.llm import LlmGenerator
 from nxdocs.generate.markdown import MarkdownGenerator
 from nxdocs.generate.outline import OutlineGenerator
-from nxdocs.generate.request import GenerationRequest, Generator
 
 
 def choose_generator(request: GenerationRequest, llm: LlmGenerator | None) -> Generator:

@@ -14,10 +14,10 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nxdocs.api.errors import InternalError
 from nxdocs.api.responses import error_response
 from nxdocs.api.unavailable import unavailable_response
 from nxdocs.db.outage import is_outage
-from nxdocs.errors import InternalError
 from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 _OUTAGE_LOG_INTERVAL_SECONDS = 1.0
 
 
-class ContainErrors:
+class CatchAllErrors:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._next_outage_log = 0.0

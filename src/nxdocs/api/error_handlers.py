@@ -1,0 +1,76 @@
+"""The one place domain errors become HTTP responses in the contract's shape."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from nxdocs.api.errors import (
+    ApiError,
+    InternalError,
+    MethodNotAllowedError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from nxdocs.api.responses import error_response
+from nxdocs.api.unavailable import unavailable_response
+from nxdocs.db.outage import is_outage
+
+_BY_STATUS: dict[int, type[ApiError]] = {404: NotFoundError, 405: MethodNotAllowedError}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Starlette renders this for any other exception and then re-raises it;
+    # nxdocs.api.catch_all logs a safe summary of it.
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc, exc.headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = [{"field": _field(error), "message": str(error["msg"])} for error in exc.errors()]
+    return error_response(ValidationFailedError(details=details))
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    error_class = _BY_STATUS.get(exc.status_code)
+    if error_class is not None:
+        return error_response(error_class(), dict(exc.headers or {}))
+    error = ApiError(str(exc.detail))
+    error.status, error.code = exc.status_code, "HTTP_ERROR"
+    return error_response(error)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> Response:
+    """A database outage is a 503 (`nxdocs.api.unavailable`); anything else is a bug."""
+    if is_outage(exc):
+        return unavailable_response()
+    return error_response(InternalError())
+
+
+def _field(error: dict[str, object]) -> str:
+    # A JSON syntax error's location is a character offset, not a field.
+    if error.get("type") == "json_invalid":
+        return "body"
+    location = error.get("loc", ())
+    assert isinstance(location, tuple | list)
+    return _field_name(location)
+
+
+def _field_name(location: tuple[object, ...] | list[object]) -> str:
+    """`("body", "pages", 0)` -> `pages[0]`: the field as the client wrote it."""
+    parts = [part for part in location if part not in ("body", "query", "path", "header")]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
