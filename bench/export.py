@@ -38,10 +38,9 @@ import pypdfium2 as pdfium
 import sqlalchemy as sa
 from weasyprint.text.ffi import harfbuzz_subset
 
-from nxdocs.api.exports import month_start_ms
 from nxdocs.artifacts.store import NewArtifact
 from nxdocs.db.schema import exports
-from nxdocs.exports.store import Quota
+from nxdocs.exports.quota import Quota
 from nxdocs.generate import GeneratedArtifact
 from nxdocs.pages.model import (
     CodeBlock,
@@ -419,9 +418,7 @@ def measure_memory(
                     size = min(batch, total - done - failed)
                     started = time.perf_counter()
                     # Counted in the store since the quota moved there: set high.
-                    quota = Quota(
-                        settings.monthly_export_limit, month_start_ms(system.clock.now_ms())
-                    )
+                    quota = Quota.monthly(settings.monthly_export_limit, system.clock.now_ms())
                     for _ in range(size):
                         system.exports.create(owner_id, artifact_id, "pdf", None, quota)
                     target = done + failed + size

@@ -5,7 +5,7 @@ The only place that chooses between the SQLite and PostgreSQL adapters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -15,7 +15,8 @@ from nxdocs.auth.keys import KeyStore
 from nxdocs.auth.owners import OwnerStore
 from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
-from nxdocs.db.engine import create_engine, sqlite_path
+from nxdocs.db.backend import Backend, Database
+from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
 from nxdocs.db.secrets import signing_secret
 from nxdocs.exports.handler import ExportRunHandler, RenderOptions
@@ -46,6 +47,7 @@ class System:
     clock: Clock
     notifier: Notifier
     store: JobStore
+    database: Database
     keys: KeyStore
     owners: OwnerStore
     registry: HandlerRegistry
@@ -54,24 +56,22 @@ class System:
     exports: ExportStore
     blobs: BlobStore
     llm: LlmGenerator | None = None
-    _postgres_listener: PostgresNotifier | None = field(default=None, repr=False)
 
     def poll_path(self) -> tuple[JobReader, JobCache]:
         """The poll route's reader, and its cache kept coherent for this database."""
-        url = self.settings.resolved_database_url()
         max_bytes = self.settings.poll_cache_max_bytes
-        path = sqlite_path(url)
+        path = self.database.sqlite_path
         if path is not None:
+            # Other processes write the same file without telling this one: the
+            # cache is checked against the file's data version instead.
             sqlite_reader = SqliteJobReader(path)
             return sqlite_reader, JobCache(
                 is_live=lambda: True, version=sqlite_reader.data_version, max_bytes=max_bytes
             )
-        listener = self._postgres_listener
-        if listener is None:
-            raise RuntimeError("a PostgreSQL system always has a listener")
-        cache = JobCache(is_live=lambda: listener.listening, max_bytes=max_bytes)
-        listener.subscribe(cache.on_notification)
-        return PostgresJobReader(url), cache
+        notifier = self.notifier
+        cache = JobCache(is_live=lambda: notifier.listening, max_bytes=max_bytes)
+        notifier.subscribe(cache.on_notification)
+        return PostgresJobReader(self.database.url), cache
 
     def link_signer(self) -> LinkSigner:
         secret = self.settings.signing_secret
@@ -114,35 +114,32 @@ class System:
         )
 
     def start_listening(self) -> None:
-        """Receive cross-process wake-ups (PostgreSQL only; SQLite signals in-process)."""
-        if self._postgres_listener is not None:
-            self._postgres_listener.start()
+        """Receive wake-ups from other processes."""
+        self.notifier.start()
 
     def close(self) -> None:
         if self.llm is not None:
             self.llm.close()
-        if self._postgres_listener is not None:
-            self._postgres_listener.stop()
+        self.notifier.stop()
         self.engine.dispose()
 
 
 def build_system(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> System:
-    url = settings.resolved_database_url()
-    engine = create_engine(url)
+    database = Database.from_url(settings.resolved_database_url())
+    # A transaction idle for longer than a lease belongs to a stalled process,
+    # whose leases are lost anyway (see `create_engine`).
+    engine = create_engine(database, idle_transaction_timeout_seconds=settings.lease_seconds)
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
     registry = HandlerRegistry()
-    listener: PostgresNotifier | None = None
     notifier: Notifier
     store: JobStore
-    if sqlite_path(url) is not None or engine.dialect.name == "sqlite":
+    if database.backend is Backend.SQLITE:
         notifier = InProcessNotifier(engine)
         store = SqliteJobStore(engine, clock, notifier, registry)
     else:
-        listener = PostgresNotifier(url)
-        listener.attach(engine)
-        notifier = listener
+        notifier = PostgresNotifier(database.url, engine)
         store = PostgresJobStore(engine, clock, notifier, registry)
     artifacts = ArtifactStore(store, clock, settings.max_attempts)
     exports = ExportStore(store, clock, settings.max_attempts)
@@ -156,6 +153,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
     return System(
         settings=settings,
         engine=engine,
+        database=database,
         clock=clock,
         notifier=notifier,
         store=store,
@@ -167,7 +165,6 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         exports=exports,
         blobs=blobs,
         llm=llm,
-        _postgres_listener=listener,
     )
 
 

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from nxdocs.api.app import NxdocsApp, create_app
-from nxdocs.api.ready import DatabaseProbe
+from nxdocs.api.readiness import DatabaseProbe
 from nxdocs.auth.keys import generate_key
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
@@ -55,7 +55,7 @@ def test_ready_with_the_embedded_worker(client: httpx.Client) -> None:
 
 def test_not_ready_once_the_embedded_worker_stopped(client: httpx.Client, app: NxdocsApp) -> None:
     wait_ready(client)
-    worker = app.api.state.readiness.worker
+    worker = app.api.state.services.readiness.worker
     assert worker is not None
     worker.stop()
     response = client.get("/readyz")
@@ -149,8 +149,8 @@ def test_metrics_report_the_poll_cache_and_the_worker(
 
 def test_each_app_has_its_own_metrics_registry(app: NxdocsApp, api_system: System) -> None:
     other = create_app(api_system, embedded_worker=False)
-    assert app.api.state.metrics is not other.api.state.metrics
-    assert app.api.state.metrics is not REGISTRY
+    assert app.api.state.services.metrics is not other.api.state.services.metrics
+    assert app.api.state.services.metrics is not REGISTRY
     assert REGISTRY.get_sample_value("nxdocs_poll_cache_entries") is None
 
 
@@ -167,7 +167,7 @@ def test_a_hung_database_times_out_and_takes_one_thread_at_most(
     postgres_schema_url: str, tmp_path: Path
 ) -> None:
     system = build_system(Settings(database_url=postgres_schema_url, data_dir=tmp_path))
-    probe = DatabaseProbe(system.engine, postgres_schema_url, timeout_seconds=0.3)
+    probe = DatabaseProbe(system.engine, system.database, timeout_seconds=0.3)
     try:
         with system.engine.connect() as locker:
             locker.execute(sa.text("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE"))

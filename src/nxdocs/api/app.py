@@ -28,12 +28,13 @@ from nxdocs.api import (
 from nxdocs.api.auth import Authenticator, AuthMiddleware
 from nxdocs.api.body_limits import BodyLimits
 from nxdocs.api.catch_all import CatchAllErrors
+from nxdocs.api.deps import Services
 from nxdocs.api.error_handlers import install_error_handlers
 from nxdocs.api.jobs import JobPollRoute
 from nxdocs.api.metrics import metrics_registry
 from nxdocs.api.openapi import install_openapi
 from nxdocs.api.rate_limiter import RateLimiter
-from nxdocs.api.ready import DatabaseProbe, Readiness
+from nxdocs.api.readiness import DatabaseProbe, Readiness
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
@@ -59,9 +60,7 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
     """The API for `system`; with `embedded_worker`, it also runs jobs in-process."""
     reader, cache = system.poll_path()
     settings = system.settings
-    readiness = Readiness(
-        DatabaseProbe(system.engine, settings.resolved_database_url()), embedded_worker
-    )
+    readiness = Readiness(DatabaseProbe(system.engine, system.database), embedded_worker)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -86,20 +85,23 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
     )
-    api.state.system = system
-    api.state.readiness = readiness
-    api.state.metrics = metrics_registry(
-        cache, (lambda: readiness.worker_state() == "ok") if embedded_worker else None
-    )
-    api.state.waiter = JobWaiter(system.store, settings.poll_interval_seconds)
-    api.state.signer = system.link_signer()
-    api.state.links = DownloadLinks(
-        api.state.signer,
-        system.blobs,
-        system.clock,
-        url_seconds=settings.download_url_seconds,
-        retention_seconds=settings.export_retention_seconds,
-    )
+    signer = system.link_signer()
+    Services(
+        system=system,
+        waiter=JobWaiter(system.store, settings.poll_interval_seconds),
+        signer=signer,
+        links=DownloadLinks(
+            signer,
+            system.blobs,
+            system.clock,
+            url_seconds=settings.download_url_seconds,
+            retention_seconds=settings.export_retention_seconds,
+        ),
+        readiness=readiness,
+        metrics=metrics_registry(
+            cache, (lambda: readiness.worker_state() == "ok") if embedded_worker else None
+        ),
+    ).install(api)
     install_error_handlers(api)
     install_openapi(api)
     for router in (

@@ -1,12 +1,42 @@
-"""What every route needs from the request: the owner and the system."""
+"""What routes need, as typed dependencies: the owner, the system and the API's services.
+
+`create_app` builds one `Services` and keeps it on the app; routes never read
+`app.state` themselves, they name what they use in their signature.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from prometheus_client import CollectorRegistry
 
+from nxdocs.api.readiness import Readiness
+from nxdocs.exports.links import DownloadLinks
+from nxdocs.poll.waiter import JobWaiter
+from nxdocs.storage.signing import LinkSigner
 from nxdocs.system import System
+
+
+@dataclass(frozen=True)
+class Services:
+    """The collaborators of the routes, built once per app."""
+
+    system: System
+    waiter: JobWaiter
+    signer: LinkSigner
+    links: DownloadLinks
+    readiness: Readiness
+    metrics: CollectorRegistry
+
+    def install(self, app: FastAPI) -> None:
+        app.state.services = self
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
 
 
 def current_owner(request: Request) -> str:
@@ -15,13 +45,40 @@ def current_owner(request: Request) -> str:
     return owner_id
 
 
-def current_system(request: Request) -> System:
-    system: System = request.app.state.system
-    return system
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def _system(found: ServicesDep) -> System:
+    return found.system
+
+
+def _waiter(found: ServicesDep) -> JobWaiter:
+    return found.waiter
+
+
+def _signer(found: ServicesDep) -> LinkSigner:
+    return found.signer
+
+
+def _links(found: ServicesDep) -> DownloadLinks:
+    return found.links
+
+
+def _readiness(found: ServicesDep) -> Readiness:
+    return found.readiness
+
+
+def _metrics(found: ServicesDep) -> CollectorRegistry:
+    return found.metrics
 
 
 Owner = Annotated[str, Depends(current_owner)]
-SystemDep = Annotated[System, Depends(current_system)]
+SystemDep = Annotated[System, Depends(_system)]
+WaiterDep = Annotated[JobWaiter, Depends(_waiter)]
+SignerDep = Annotated[LinkSigner, Depends(_signer)]
+LinksDep = Annotated[DownloadLinks, Depends(_links)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
 Limit = Annotated[int, Query(ge=1, le=20, description="Items per page, 1-20.")]
 After = Annotated[
     str | None, Query(max_length=64, description="Id of the last item of the previous page.")

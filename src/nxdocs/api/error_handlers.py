@@ -13,9 +13,11 @@ from nxdocs.api.errors import (
     MethodNotAllowedError,
     NotFoundError,
     ValidationFailedError,
+    invalid,
 )
 from nxdocs.api.responses import error_response
 from nxdocs.api.unavailable import unavailable_response
+from nxdocs.artifacts.requests import FieldError
 from nxdocs.db.outage import is_outage
 
 _BY_STATUS: dict[int, type[ApiError]] = {404: NotFoundError, 405: MethodNotAllowedError}
@@ -23,6 +25,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {404: NotFoundError, 405: MethodNotAllow
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(FieldError, _field_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Starlette renders this for any other exception and then re-raises it;
@@ -33,6 +36,11 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _api_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc, exc.headers)
+
+
+async def _field_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FieldError)
+    return error_response(invalid(exc.field, exc.message))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nxdocs.api.deps import Owner, SystemDep
-from nxdocs.api.errors import NotFoundError, RateLimitedError, invalid
+from nxdocs.api.deps import LinksDep, Owner, SystemDep, WaiterDep
+from nxdocs.api.errors import NotFoundError, RateLimitedError
 from nxdocs.api.responses import OrjsonResponse
-from nxdocs.artifacts.model import READY
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.exports.model import PROCESSING, Export, ExportCreate
-from nxdocs.exports.store import Quota, QuotaExceededError
+from nxdocs.exports.quota import Quota, QuotaExceededError
+from nxdocs.exports.requests import check_pages
 from nxdocs.system import System
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -23,39 +22,37 @@ router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
 @router.post("/async", status_code=202, summary="Export an artifact in the background")
 async def create_export_async(
-    body: ExportCreate, owner: Owner, system: SystemDep, request: Request
+    body: ExportCreate, owner: Owner, system: SystemDep, links: LinksDep
 ) -> Response:
     export = await run_in_threadpool(_create, system, owner, body)
-    return OrjsonResponse(_api(request, export), status_code=202)
+    return OrjsonResponse(_api(links, export), status_code=202)
 
 
 @router.post("", status_code=201, summary="Export an artifact and wait for the file")
 async def create_export(
-    body: ExportCreate, owner: Owner, system: SystemDep, request: Request
+    body: ExportCreate, owner: Owner, system: SystemDep, waiter: WaiterDep, links: LinksDep
 ) -> Response:
     """201 with the finished export (completed or failed); 202 like the async route if the
     rendering outlasts the bounded wait (`NXDOCS_SYNC_WAIT_SECONDS`)."""
     export = await run_in_threadpool(_create, system, owner, body)
-    waiter = request.app.state.waiter
     await waiter.wait(export.job_id, owner, system.settings.sync_wait_seconds)
     shown = await run_in_threadpool(system.exports.get, export.id, owner) or export
     # The code follows the body shown, which may have finished after the wait.
     finished = shown.status != PROCESSING
-    body_out = await run_in_threadpool(_api, request, shown)
+    body_out = await run_in_threadpool(_api, links, shown)
     return OrjsonResponse(body_out, status_code=201 if finished else 202)
 
 
 @router.get("/{export_id}", summary="Get an export (exports.get)")
-def get_export(export_id: str, owner: Owner, system: SystemDep, request: Request) -> dict[str, Any]:
+def get_export(export_id: str, owner: Owner, system: SystemDep, links: LinksDep) -> dict[str, Any]:
     """The latest state; a completed export gets a freshly signed `download_url`."""
     export = system.exports.get(export_id, owner)
     if export is None:
         raise NotFoundError()
-    return _api(request, export)
+    return _api(links, export)
 
 
-def _api(request: Request, export: Export) -> dict[str, Any]:
-    links: DownloadLinks = request.app.state.links
+def _api(links: DownloadLinks, export: Export) -> dict[str, Any]:
     return export.to_api(links.describe(export))
 
 
@@ -64,34 +61,12 @@ def _create(system: System, owner: str, body: ExportCreate) -> Export:
     artifact = system.artifacts.get(owner, body.artifact_id)
     if artifact is None:
         raise NotFoundError()
-    # Page numbers can be checked only once the pages exist; for an artifact
-    # still generating, the job checks them (PAGES_OUT_OF_RANGE).
-    if artifact.status == READY and body.pages and artifact.page_count is not None:
-        beyond = [page for page in body.pages if page > artifact.page_count]
-        if beyond:
-            raise invalid(
-                "pages", f"The artifact has {artifact.page_count} pages; {beyond} do not exist."
-            )
-    month_start = month_start_ms(system.clock.now_ms())
-    quota = Quota(system.settings.monthly_export_limit, month_start)
+    check_pages(artifact, body.pages)
+    quota = Quota.monthly(system.settings.monthly_export_limit, system.clock.now_ms())
     try:
         return system.exports.create(owner, body.artifact_id, body.format, body.pages, quota)
     except QuotaExceededError:
-        wait = max(1, (next_month_ms(month_start) - system.clock.now_ms()) // 1000)
         raise RateLimitedError(
             "The monthly export limit is used up; it resets on the 1st.",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(quota.seconds_until_reset(system.clock.now_ms()))},
         ) from None
-
-
-def next_month_ms(month_start: int) -> int:
-    start = datetime.fromtimestamp(month_start / 1000, tz=UTC)
-    following = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
-    return int(following.timestamp() * 1000)
-
-
-def month_start_ms(now_ms: int) -> int:
-    """Midnight UTC on the first day of `now_ms`'s month: exports count per calendar month."""
-    now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return int(start.timestamp() * 1000)

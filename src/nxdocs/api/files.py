@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from nxdocs.api.deps import SystemDep
+from nxdocs.api.deps import SignerDep, SystemDep
 from nxdocs.api.errors import ForbiddenError, GoneError, NotFoundError
-from nxdocs.storage.signing import LinkSigner
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
@@ -20,11 +19,10 @@ def download(
     export_id: str,
     file_name: str,
     system: SystemDep,
-    request: Request,
+    signer: SignerDep,
     expires: Annotated[str, Query(max_length=20)] = "",
     signature: Annotated[str, Query(max_length=128)] = "",
 ) -> Response:
-    signer: LinkSigner = request.app.state.signer
     if not expires.isdigit() or not signer.valid(export_id, expires, signature):
         raise ForbiddenError()
     if int(expires) < system.clock.now_ms():

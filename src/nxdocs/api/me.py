@@ -8,8 +8,8 @@ from fastapi import APIRouter
 
 from nxdocs.api.deps import Owner, SystemDep
 from nxdocs.api.errors import NotFoundError
-from nxdocs.api.exports import month_start_ms, next_month_ms
 from nxdocs.clock import format_timestamp
+from nxdocs.exports.quota import Quota
 
 router = APIRouter(prefix="/v1", tags=["account"])
 
@@ -19,8 +19,7 @@ def me(owner: Owner, system: SystemDep) -> dict[str, Any]:
     profile = system.owners.get(owner)
     if profile is None:
         raise NotFoundError()
-    now = system.clock.now_ms()
-    month_start = month_start_ms(now)
+    quota = Quota.monthly(system.settings.monthly_export_limit, system.clock.now_ms())
     return {
         "id": profile.id,
         "object": "user",
@@ -33,9 +32,9 @@ def me(owner: Owner, system: SystemDep) -> dict[str, Any]:
             "monthly_free_cents_limit": 0,
             "monthly_free_cents_used": 0,
             "bonus_credits": 0,
-            "document_export_limit": system.settings.monthly_export_limit,
-            "document_export_used": system.exports.count_since(owner, month_start),
-            "reset_date": format_timestamp(next_month_ms(month_start)),
+            "document_export_limit": quota.limit,
+            "document_export_used": system.exports.count_since(owner, quota.since_ms),
+            "reset_date": format_timestamp(quota.resets_at_ms),
         },
         "created_at": format_timestamp(profile.created_at),
         "updated_at": format_timestamp(profile.updated_at),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from starlette.responses import Response
 
+from nxdocs.api.deps import MetricsDep
 from nxdocs.poll.cache import JobCache
 
 
@@ -47,6 +48,5 @@ router = APIRouter(tags=["health"])
     response_class=Response,
     responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
 )
-async def metrics(request: Request) -> Response:
-    registry: CollectorRegistry = request.app.state.metrics
+async def metrics(registry: MetricsDep) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -15,10 +15,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
+
+from nxdocs.db.backend import Database
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_MIN_IDLE_TRANSACTION_MS = 1000
 
 
 # A lost server must fail a call within seconds, not hang it: a connect waits
@@ -33,16 +37,42 @@ _POSTGRES_CONNECT_ARGS = {
 }
 
 
-def create_engine(url: str) -> Engine:
-    if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return sa.create_engine(
-        url,
+def create_engine(database: Database, *, idle_transaction_timeout_seconds: float = 60.0) -> Engine:
+    """The engine for `database`.
+
+    On PostgreSQL, a session left idle inside a transaction for
+    `idle_transaction_timeout_seconds` is ended by the server. No nxdocs
+    transaction waits on anything but the database, so such a session belongs
+    to a process that stalled mid-transaction (stopped, swapped out, a frozen
+    VM); ending it releases its row locks, which would otherwise hide the job
+    it holds from every reaper and claim (they skip locked rows) for as long
+    as the process stays stalled. SQLite has no such remedy: a process stopped
+    inside a write transaction holds the file's write lock.
+    """
+    if database.sqlite_path is not None:
+        return _sqlite_engine(database.url, database.sqlite_path)
+    engine = sa.create_engine(
+        database.url,
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
         connect_args=_POSTGRES_CONNECT_ARGS,
     )
+    timeout_ms = max(_MIN_IDLE_TRANSACTION_MS, round(idle_transaction_timeout_seconds * 1000))
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: psycopg.Connection[Any], _record: Any) -> None:
+        # A session setting, not a connect option: the URL may carry its own
+        # `options` (a search_path), which connect_args would replace.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute(
+            "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+            (str(timeout_ms),),
+        )
+        dbapi_connection.autocommit = autocommit
+
+    return engine
 
 
 _READ_ONLY = "nxdocs_read_only"
@@ -57,18 +87,8 @@ def read_only(engine: Engine) -> Engine:
     return engine.execution_options(**{_READ_ONLY: True})
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL, or None for another database."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    return Path(parsed.database)
-
-
-def _sqlite_engine(url: str) -> Engine:
-    path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+def _sqlite_engine(url: str, path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")

@@ -12,20 +12,11 @@ from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
 from nxdocs.db.schema import exports, owners
 from nxdocs.exports.model import COMPLETED, FAILED, PROCESSING, Export
+from nxdocs.exports.quota import Quota, QuotaExceededError
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import EXPORT_RUN, ErrorInfo, Fence, NewJob
 from nxdocs.jobs.store import JobStore
 from nxdocs.storage.blobs import BlobStore
-
-
-class QuotaExceededError(Exception):
-    """The owner has made `limit` exports since the start of the period."""
-
-
-@dataclass(frozen=True)
-class Quota:
-    limit: int
-    since_ms: int
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,17 @@ class Notifier(Protocol):
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Register a listener; returns the function that removes it."""
 
+    @property
+    def listening(self) -> bool:
+        """True while every notification reaches this process's listeners; when
+        False, some may be lost, and caches must not trust their silence."""
+
+    def start(self) -> None:
+        """Begin delivering notifications from other processes, if there are any."""
+
+    def stop(self) -> None:
+        """Stop delivering them; idempotent."""
+
 
 class Fanout:
     """Listeners of this process; safe to call from any thread."""
@@ -74,6 +85,16 @@ class InProcessNotifier(Fanout):
         super().__init__()
         sa.event.listen(engine, "rollback", self._on_rollback)
         sa.event.listen(engine, "checkin", self._on_checkin)
+
+    @property
+    def listening(self) -> bool:
+        return True  # every change this process can hear of is made in it
+
+    def start(self) -> None:
+        """Nothing to start: signals never leave the process."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
 
     def jobs_available(self, connection: sa.Connection) -> None:
         connection.info.setdefault(self._PENDING, {})[None] = None

@@ -28,22 +28,20 @@ class PostgresNotifier(Fanout):
     is lost, because notifications sent while nobody listened are gone.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, engine: sa.Engine) -> None:
         super().__init__()
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._thread: threading.Thread | None = None
+        # Forget per-transaction state when a transaction ends.
+        sa.event.listen(engine, "commit", self._on_end)
+        sa.event.listen(engine, "rollback", self._on_end)
 
     @property
     def listening(self) -> bool:
         return self._listening.is_set()
-
-    def attach(self, engine: sa.Engine) -> None:
-        """Forget per-transaction state when a transaction ends."""
-        sa.event.listen(engine, "commit", self._on_end)
-        sa.event.listen(engine, "rollback", self._on_end)
 
     def jobs_available(self, connection: sa.Connection) -> None:
         # One wake-up per transaction is enough, and enqueueing a batch would
@@ -66,6 +64,8 @@ class PostgresNotifier(Fanout):
         )
 
     def start(self) -> None:
+        if self._thread is not None:
+            return
         self._thread = threading.Thread(target=self._listen_forever, name="pg-listen", daemon=True)
         self._thread.start()
 
