@@ -32,7 +32,7 @@ RANKS = {
     "storage": 2,  # blob stores, link signing
     "db": 1,  # schema, engines, migrations
     "pages": 1,  # the page model
-    "settings": 1,
+    "settings": 2,  # configuration; reads db.backend to check the database URL
     "clock": 1,
     "ids": 1,
     "logs": 1,

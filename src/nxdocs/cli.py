@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
-from typing import Annotated
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
@@ -12,14 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from nxdocs.api.app import create_app
-from nxdocs.cli_options import DATABASE_FIELDS, SERVE_FIELDS, WORKER_FIELDS, with_settings
+from nxdocs.cli_options import with_settings
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
 from nxdocs.jobs.runner import SupervisedWorker
 from nxdocs.logs import configure_logging
 from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
-from nxdocs.settings import Settings
+from nxdocs.settings import Scope, Settings
 from nxdocs.system import System, build_system
 
 app = typer.Typer(help="nxdocs: the NextDocs public API v1, self-hosted.", no_args_is_help=True)
@@ -35,7 +37,7 @@ console = Console()
 
 
 @app.command()
-@with_settings(*SERVE_FIELDS)
+@with_settings(Scope.API | Scope.WORKER)
 def serve(
     settings: Settings,
     no_worker: Annotated[
@@ -44,39 +46,32 @@ def serve(
 ) -> None:
     """Run the API, with embedded workers unless --no-worker."""
     configure_logging(settings.log_level)
-    system = build_system(settings)
-    if system.keys.count() == 0:
-        _print_first_key(system)
-    base = f"http://{settings.host}:{settings.port}"
-    console.print(
-        f"nxdocs listening on {base}  (database: {_describe_db(settings)})",
-        soft_wrap=True,
-        highlight=False,
-    )
-    asgi = create_app(system, embedded_worker=not no_worker)
-    try:
+    with _open_system(settings) as system:
+        if system.keys.count() == 0:
+            _print_first_key(system)
+        base = f"http://{settings.host}:{settings.port}"
+        console.print(
+            f"nxdocs listening on {base}  (database: {system.database.described()})",
+            soft_wrap=True,
+            highlight=False,
+        )
         uvicorn.run(
-            asgi,
+            create_app(system, embedded_worker=not no_worker),
             host=settings.host,
             port=settings.port,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
         )
-    finally:
-        system.close()
 
 
 @app.command()
-@with_settings(*WORKER_FIELDS)
+@with_settings(Scope.WORKER)
 def worker(settings: Settings) -> None:
     """Run workers only: claim and run jobs until SIGTERM or SIGINT."""
     configure_logging(settings.log_level)
-    system = build_system(settings)
-    try:
+    with _open_system(settings) as system:
         run_worker_until_signalled(system)
-    finally:
-        system.close()
 
 
 def run_worker_until_signalled(system: System) -> None:
@@ -95,10 +90,10 @@ def run_worker_until_signalled(system: System) -> None:
 
 
 @db_app.command("upgrade")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def db_upgrade(settings: Settings) -> None:
     """Apply the schema migrations (serve and worker also do this on start)."""
-    engine = create_engine(settings.resolved_database_url())
+    engine = create_engine(settings.database())
     try:
         upgrade(engine)
     finally:
@@ -107,7 +102,7 @@ def db_upgrade(settings: Settings) -> None:
 
 
 @keys_app.command("create")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def keys_create(
     settings: Settings,
     name: Annotated[str, typer.Option("--name", help="A label for the key.")],
@@ -122,58 +117,51 @@ def keys_create(
     ] = False,
 ) -> None:
     """Create a key and print it. It is shown this once: nxdocs keeps only a hash."""
-    system = build_system(settings)
-    try:
-        created = system.keys.create(name, owner, new_owner=new_owner)
-    except LookupError:
-        console.print(f"[red]No owner with id {owner}.[/red]")
-        raise typer.Exit(1) from None
-    finally:
-        system.close()
+    with _open_system(settings) as system:
+        try:
+            created = system.keys.create(name, owner, new_owner=new_owner)
+        except LookupError:
+            _fail(f"No owner with id {owner}.")
     console.print(f"key id: {created.id}  owner: {created.owner_id}", highlight=False)
     typer.echo(created.secret)
 
 
 @keys_app.command("list")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def keys_list(settings: Settings) -> None:
     """List keys (never their secrets)."""
-    system = build_system(settings)
-    try:
+    with _open_system(settings) as system:
         keys = system.keys.list()
-    finally:
-        system.close()
-    table = Table("name", "prefix", "created", "revoked")
-    # Ids are what `keys revoke` and `--owner` take: never truncate them.
-    table.add_column("id", no_wrap=True, min_width=28)
-    table.add_column("owner", no_wrap=True, min_width=29)
-    for key in keys:
-        revoked = format_timestamp(key.revoked_at) if key.revoked_at else ""
-        created = format_timestamp(key.created_at)
-        table.add_row(key.name, key.prefix + "...", created, revoked, key.id, key.owner_id)
-    Console(width=max(console.width, 160)).print(table)
+    rows = [
+        (
+            key.name,
+            key.prefix + "...",
+            format_timestamp(key.created_at),
+            format_timestamp(key.revoked_at) if key.revoked_at else "",
+            key.id,
+            key.owner_id,
+        )
+        for key in keys
+    ]
+    _print_table(("name", "prefix", "created", "revoked"), {"id": 28, "owner": 29}, rows)
 
 
 @keys_app.command("revoke")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def keys_revoke(
     settings: Settings,
     key_id: Annotated[str, typer.Argument(help="The key's id (key_...), from `nxdocs keys list`.")],
 ) -> None:
     """Revoke a key; servers stop accepting it within --auth-cache-seconds."""
-    system = build_system(settings)
-    try:
+    with _open_system(settings) as system:
         revoked = system.keys.revoke(key_id)
-    finally:
-        system.close()
     if not revoked:
-        console.print(f"[red]No active key with id {key_id}.[/red]")
-        raise typer.Exit(1)
+        _fail(f"No active key with id {key_id}.")
     console.print(f"revoked {key_id}")
 
 
 @brands_app.command("create")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def brands_create(
     settings: Settings,
     name: Annotated[str, typer.Option("--name", help="The brand's name.")],
@@ -186,43 +174,33 @@ def brands_create(
     ] = None,
 ) -> None:
     """Create a brand for an owner; artifacts select it with `brand_id`."""
-    system = build_system(settings)
-    try:
+    with _open_system(settings) as system:
         if not system.owners.exists(owner):
-            console.print(f"[red]No owner with id {owner}.[/red]")
-            raise typer.Exit(1)
-        brand = system.brands.create(owner, name, ai_instruction, theme)
-    except UnknownThemeError:
-        console.print(
-            f"[red]No theme with id {theme}; built in: {', '.join(BUILTIN_THEMES)}.[/red]"
-        )
-        raise typer.Exit(1) from None
-    finally:
-        system.close()
+            _fail(f"No owner with id {owner}.")
+        try:
+            brand = system.brands.create(owner, name, ai_instruction, theme)
+        except UnknownThemeError:
+            _fail(f"No theme with id {theme}; built in: {', '.join(BUILTIN_THEMES)}.")
     typer.echo(brand.id)
 
 
 @brands_app.command("list")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def brands_list(
     settings: Settings,
     owner: Annotated[str, typer.Option("--owner", help="Owner id (user_...).")],
 ) -> None:
     """List an owner's brands."""
-    system = build_system(settings)
-    try:
+    with _open_system(settings) as system:
         brands, _ = system.brands.list(owner, limit=20, after=None)
-    finally:
-        system.close()
-    table = Table("name", "theme", "ai instruction")
-    table.add_column("id", no_wrap=True, min_width=30)
-    for brand in brands:
-        table.add_row(brand.name, brand.theme_id or "", brand.ai_instruction or "", brand.id)
-    Console(width=max(console.width, 160)).print(table)
+    rows = [
+        (brand.name, brand.theme_id or "", brand.ai_instruction or "", brand.id) for brand in brands
+    ]
+    _print_table(("name", "theme", "ai instruction"), {"id": 30}, rows)
 
 
 @owners_app.command("update")
-@with_settings(*DATABASE_FIELDS)
+@with_settings(Scope.ADMIN)
 def owners_update(
     settings: Settings,
     owner: Annotated[str, typer.Argument(help="Owner id (user_...), see `keys list`.")],
@@ -231,17 +209,42 @@ def owners_update(
     last_name: Annotated[str | None, typer.Option("--last-name")] = None,
 ) -> None:
     """Set the email and names GET /v1/me shows for an owner."""
-    system = build_system(settings)
-    try:
+    with _open_system(settings) as system:
         updated = system.owners.update(
             owner, email=email, first_name=first_name, last_name=last_name
         )
+    if not updated:
+        _fail(f"No owner with id {owner}.")
+    console.print(f"updated {owner}")
+
+
+@contextlib.contextmanager
+def _open_system(settings: Settings) -> Iterator[System]:
+    """The command's system, built once and closed when the command ends, however it ends."""
+    system = build_system(settings)
+    try:
+        yield system
     finally:
         system.close()
-    if not updated:
-        console.print(f"[red]No owner with id {owner}.[/red]")
-        raise typer.Exit(1)
-    console.print(f"updated {owner}")
+
+
+def _fail(message: str) -> NoReturn:
+    """Print `message` in red and end the command with exit status 1."""
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(1) from None
+
+
+def _print_table(
+    columns: Sequence[str], id_widths: Mapping[str, int], rows: Iterable[Sequence[str]]
+) -> None:
+    """Print `rows` under `columns` and then the id columns, as wide as the ids need."""
+    # Ids are what `keys revoke` and `--owner` take: never truncate them.
+    table = Table(*columns)
+    for name, width in id_widths.items():
+        table.add_column(name, no_wrap=True, min_width=width)
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(console.width, 160)).print(table)
 
 
 def _print_first_key(system: System) -> None:
@@ -255,11 +258,6 @@ def _print_first_key(system: System) -> None:
         highlight=False,
         soft_wrap=True,
     )
-
-
-def _describe_db(settings: Settings) -> str:
-    url = settings.resolved_database_url()
-    return url if settings.is_sqlite else url.split("@")[-1]
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 Each field becomes `--field-name`, reads `NXDOCS_FIELD_NAME`, and shows its
 description and default in `--help`; the command receives one `Settings`.
-Typer builds commands from function signatures, so the signature is built
-here from the model's fields instead of being written out per command.
+A command takes the fields whose `Scope` overlaps its own, so a setting
+marked `Scope.API` is a flag of `serve` but not of `worker`. Typer builds
+commands from function signatures, so the signature is built here from the
+model's fields instead of being written out per command.
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr, ValidationError
 
-from nxdocs.settings import Settings
+from nxdocs.settings import Scope, Settings
 
 _CLI_TYPES: dict[Any, type] = {int: int, float: float, Path: Path}
 
 
-def with_settings(
-    *fields: str,
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give the command a flag per named field; it is called with `settings=`."""
+def fields_for(scope: Scope) -> tuple[str, ...]:
+    """The `Settings` fields a command running `scope` takes as flags, in the model's order."""
+    return tuple(name for name in Settings.model_fields if Scope.of(name) & scope)
+
+
+def with_settings(scope: Scope) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give the command a flag per field of its scope; it is called with `settings=`."""
+    fields = fields_for(scope)
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         # Annotations are strings under `from __future__ import annotations`;
@@ -78,28 +84,3 @@ def _parameter(name: str) -> inspect.Parameter:
     return inspect.Parameter(
         name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation
     )
-
-
-SERVE_FIELDS = tuple(Settings.model_fields)
-WORKER_FIELDS = tuple(
-    name
-    for name in Settings.model_fields
-    if name
-    not in {
-        "host",
-        "port",
-        "auth_cache_seconds",
-        "retry_after_seconds",
-        "rate_limit_per_second",
-        "rate_limit_burst",
-        "sync_wait_seconds",
-        "max_request_bytes",
-        "max_content_bytes",
-        "public_url",
-        "signing_secret",
-        "download_url_seconds",
-        "monthly_export_limit",
-        "poll_cache_max_bytes",
-    }
-)
-DATABASE_FIELDS = ("data_dir", "database_url")

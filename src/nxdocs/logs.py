@@ -3,6 +3,10 @@
 Log lines never carry a traceback, SQL or a secret: driver exceptions embed
 the statement and its parameters in their text, so only the exception's type
 and the place it was raised are logged. Reproduce with the job id at hand.
+
+Client text (a request path, a header) goes through `client_text`: escaped, so
+a `%0A` in a path cannot start a line of the client's choosing, and capped.
+Every line also passes `OneLineFormatter`, which escapes what a caller forgot.
 """
 
 from __future__ import annotations
@@ -12,10 +16,42 @@ import traceback
 from pathlib import Path
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CLIENT_TEXT_LIMIT = 200
+"""Characters of one piece of client text kept in a log line."""
+_LINE_LIMIT = 4000
+# Control characters that ASCII's backslashreplace leaves as they are.
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each record is one line: control characters escaped, the message capped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return _escape(super().formatMessage(record), _LINE_LIMIT)
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format=_FORMAT)
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter(_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
+
+
+def client_text(value: str, limit: int = CLIENT_TEXT_LIMIT) -> str:
+    """`value` fit for a log line: control and non-ASCII characters escaped
+    (`\\n`, `\\x00`, `\\udfff`), backslashes doubled, at most `limit` characters of it kept
+    (and how many were cut said)."""
+    return _escape(value, limit)
+
+
+def _escape(value: str, limit: int) -> str:
+    kept = value[:limit]
+    # Backslashes doubled first, so an escape we write and one the client
+    # wrote as text never look alike.
+    escaped = kept.replace("\\", "\\\\").encode("ascii", "backslashreplace").decode("ascii")
+    escaped = "".join(_CONTROL.get(ord(char), char) for char in escaped)
+    cut = len(value) - len(kept)
+    return f"{escaped}...({cut} more)" if cut else escaped
 
 
 def exception_summary(exc: BaseException) -> str:

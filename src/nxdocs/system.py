@@ -35,6 +35,7 @@ from nxdocs.poll.cache import JobCache
 from nxdocs.poll.reader import JobReader
 from nxdocs.poll.reader_postgres import PostgresJobReader
 from nxdocs.poll.reader_sqlite import SqliteJobReader
+from nxdocs.render import ImageBudget
 from nxdocs.settings import Settings
 from nxdocs.storage.blobs import BlobStore, LocalBlobStore
 from nxdocs.storage.signing import LinkSigner
@@ -125,7 +126,7 @@ class System:
 
 
 def build_system(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> System:
-    database = Database.from_url(settings.resolved_database_url())
+    database = settings.database()
     # A transaction idle for longer than a lease belongs to a stalled process,
     # whose leases are lost anyway (see `create_engine`).
     engine = create_engine(database, idle_transaction_timeout_seconds=settings.lease_seconds)
@@ -146,8 +147,14 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
     blobs = LocalBlobStore(settings.data_dir / "files")
     llm = _llm_generator(settings)
     registry.register(ArtifactCreateHandler(artifacts, llm))
+    images = ImageBudget(
+        max_images=settings.image_max_count,
+        max_total_bytes=settings.image_max_total_bytes,
+        max_total_seconds=settings.image_max_total_seconds,
+        max_concurrent=settings.image_max_concurrent,
+    )
     options = RenderOptions(
-        settings.document_page_size, settings.png_dpi, settings.artifact_wait_seconds
+        settings.document_page_size, settings.png_dpi, settings.artifact_wait_seconds, images
     )
     registry.register(ExportRunHandler(exports, artifacts, blobs, notifier, options))
     return System(

@@ -23,6 +23,15 @@ def test_serve_help_lists_every_setting_with_its_variable() -> None:
         assert f"NXDOCS_{name.upper()}" in shown.stdout, name
 
 
+def test_worker_help_lists_worker_settings_and_no_api_ones() -> None:
+    shown = nxdocs("worker", "--help", env=child_env() | {"COLUMNS": "250"})
+    assert shown.returncode == 0
+    for flag in ("--lease-seconds", "--log-level", "--data-dir"):
+        assert flag in shown.stdout, flag
+    for flag in ("--port ", "--sync-wait-seconds", "--rate-limit-burst"):
+        assert flag not in shown.stdout, flag
+
+
 def test_invalid_setting_is_a_clear_error(tmp_path: Path) -> None:
     refused = nxdocs("serve", "--port", "99999", "--data-dir", str(tmp_path), env=child_env())
     assert refused.returncode == 2

@@ -8,15 +8,16 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nxdocs.api.deps import After, Limit, Owner, SystemDep, WaiterDep
+from nxdocs.api.deps import After, ArtifactId, Limit, Owner, SystemDep, WaiterDep
 from nxdocs.api.errors import NotFoundError
+from nxdocs.api.json_body import StrictJsonRoute
 from nxdocs.api.lists import list_object
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.artifacts.model import GENERATING, Artifact, ArtifactCreate
 from nxdocs.artifacts.requests import new_artifact
 from nxdocs.system import System
 
-router = APIRouter(prefix="/v1/artifacts", tags=["artifacts"])
+router = APIRouter(prefix="/v1/artifacts", tags=["artifacts"], route_class=StrictJsonRoute)
 
 
 @router.post("/async", status_code=202, summary="Create an artifact in the background")
@@ -39,8 +40,8 @@ async def create_artifact(
     return OrjsonResponse(shown.to_api(), status_code=201 if finished else 202)
 
 
-@router.get("/{artifact_id}", summary="Get an artifact")
-def get_artifact(artifact_id: str, owner: Owner, system: SystemDep) -> dict[str, Any]:
+@router.get("/{id}", summary="Get an artifact")
+def get_artifact(artifact_id: ArtifactId, owner: Owner, system: SystemDep) -> dict[str, Any]:
     return _owned(system, owner, artifact_id).to_api()
 
 
@@ -53,8 +54,8 @@ def list_artifacts(
     )
 
 
-@router.delete("/{artifact_id}", summary="Delete an artifact")
-def delete_artifact(artifact_id: str, owner: Owner, system: SystemDep) -> dict[str, Any]:
+@router.delete("/{id}", summary="Delete an artifact")
+def delete_artifact(artifact_id: ArtifactId, owner: Owner, system: SystemDep) -> dict[str, Any]:
     """The artifact is gone (404 from now on); its jobs keep answering."""
     if not system.artifacts.delete(owner, artifact_id):
         raise NotFoundError()

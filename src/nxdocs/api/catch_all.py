@@ -18,7 +18,7 @@ from nxdocs.api.errors import InternalError
 from nxdocs.api.responses import error_response
 from nxdocs.api.unavailable import unavailable_response
 from nxdocs.db.outage import is_outage
-from nxdocs.logs import exception_summary
+from nxdocs.logs import client_text, exception_summary
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ class CatchAllErrors:
             else:
                 log.error(
                     "unhandled error on %s %s: %s",
-                    scope["method"],
-                    scope["path"],
+                    client_text(scope["method"]),
+                    client_text(scope["path"]),
                     exception_summary(exc),
                 )
                 response = error_response(InternalError())
@@ -67,8 +67,8 @@ class CatchAllErrors:
         more = f" (and {self._unlogged_outages} more since the last line)"
         log.warning(
             "database unavailable on %s %s, answered 503: %s%s",
-            scope["method"],
-            scope["path"],
+            client_text(scope["method"]),
+            client_text(scope["path"]),
             exception_summary(exc),
             more if self._unlogged_outages else "",
         )

@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from prometheus_client import CollectorRegistry
 
+from nxdocs.api.errors import NotFoundError
 from nxdocs.api.readiness import Readiness
 from nxdocs.exports.links import DownloadLinks
+from nxdocs.ids import ID_PATTERN, is_id
 from nxdocs.poll.waiter import JobWaiter
 from nxdocs.storage.signing import LinkSigner
 from nxdocs.system import System
@@ -72,7 +75,25 @@ def _metrics(found: ServicesDep) -> CollectorRegistry:
     return found.metrics
 
 
+_IdInPath = Annotated[str, Path(description="The resource's id, e.g. `doc_...`.")]
+
+
+def _path_id(prefix: str) -> Callable[[str], str]:
+    """A dependency reading the path's `id` of a `prefix` resource: 404 if it has
+    another shape, as for an id that does not exist."""
+
+    def checked(id: _IdInPath) -> str:
+        if not is_id(id, prefix):
+            raise NotFoundError()
+        return id
+
+    return checked
+
+
 Owner = Annotated[str, Depends(current_owner)]
+ArtifactId = Annotated[str, Depends(_path_id("doc"))]
+ExportId = Annotated[str, Depends(_path_id("exp"))]
+BrandId = Annotated[str, Depends(_path_id("brand"))]
 SystemDep = Annotated[System, Depends(_system)]
 WaiterDep = Annotated[JobWaiter, Depends(_waiter)]
 SignerDep = Annotated[LinkSigner, Depends(_signer)]
@@ -81,5 +102,6 @@ ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
 Limit = Annotated[int, Query(ge=1, le=20, description="Items per page, 1-20.")]
 After = Annotated[
-    str | None, Query(max_length=64, description="Id of the last item of the previous page.")
+    str | None,
+    Query(pattern=ID_PATTERN, description="Id of the last item of the previous page."),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,7 +47,7 @@ async def _field_error(_request: Request, exc: Exception) -> Response:
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    details = [{"field": _field(error), "message": str(error["msg"])} for error in exc.errors()]
+    details = [{"field": _field(error), "message": _message(error)} for error in exc.errors()]
     return error_response(ValidationFailedError(details=details))
 
 
@@ -64,6 +66,14 @@ async def _unexpected_error(_request: Request, exc: Exception) -> Response:
     if is_outage(exc):
         return unavailable_response()
     return error_response(InternalError())
+
+
+def _message(error: dict[str, Any]) -> str:
+    # A body that does not parse: the reason is nxdocs.api.json_body's own message.
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error")
+        return f"The body is not valid JSON: {reason}" if reason else "The body is not valid JSON"
+    return str(error["msg"])
 
 
 def _field(error: dict[str, object]) -> str:

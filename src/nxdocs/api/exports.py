@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nxdocs.api.deps import LinksDep, Owner, SystemDep, WaiterDep
+from nxdocs.api.deps import ExportId, LinksDep, Owner, SystemDep, WaiterDep
 from nxdocs.api.errors import NotFoundError, RateLimitedError
+from nxdocs.api.json_body import StrictJsonRoute
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.exports.model import PROCESSING, Export, ExportCreate
@@ -17,7 +18,7 @@ from nxdocs.exports.quota import Quota, QuotaExceededError
 from nxdocs.exports.requests import check_pages
 from nxdocs.system import System
 
-router = APIRouter(prefix="/v1/exports", tags=["exports"])
+router = APIRouter(prefix="/v1/exports", tags=["exports"], route_class=StrictJsonRoute)
 
 
 @router.post("/async", status_code=202, summary="Export an artifact in the background")
@@ -43,8 +44,10 @@ async def create_export(
     return OrjsonResponse(body_out, status_code=201 if finished else 202)
 
 
-@router.get("/{export_id}", summary="Get an export (exports.get)")
-def get_export(export_id: str, owner: Owner, system: SystemDep, links: LinksDep) -> dict[str, Any]:
+@router.get("/{id}", summary="Get an export (exports.get)")
+def get_export(
+    export_id: ExportId, owner: Owner, system: SystemDep, links: LinksDep
+) -> dict[str, Any]:
     """The latest state; a completed export gets a freshly signed `download_url`."""
     export = system.exports.get(export_id, owner)
     if export is None:

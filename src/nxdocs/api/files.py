@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from nxdocs.api.deps import SignerDep, SystemDep
 from nxdocs.api.errors import ForbiddenError, GoneError, NotFoundError
+from nxdocs.ids import is_id
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
@@ -23,7 +24,11 @@ def download(
     expires: Annotated[str, Query(max_length=20)] = "",
     signature: Annotated[str, Query(max_length=128)] = "",
 ) -> Response:
-    if not expires.isdigit() or not signer.valid(export_id, expires, signature):
+    if not is_id(export_id, "exp"):
+        raise NotFoundError()
+    # isdigit() alone admits "²", and a signature must be ASCII to be compared.
+    well_formed = expires.isascii() and expires.isdigit() and signature.isascii()
+    if not well_formed or not signer.valid(export_id, expires, signature):
         raise ForbiddenError()
     if int(expires) < system.clock.now_ms():
         raise GoneError()

@@ -16,13 +16,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from nxdocs.api.auth import Authenticator
 from nxdocs.api.errors import NotFoundError
 from nxdocs.api.responses import error_response
+from nxdocs.ids import is_id
 from nxdocs.poll.cache import CachedJob, JobCache
 from nxdocs.poll.public import job_json
 from nxdocs.poll.reader import JobReader
 
 PATH_PREFIX = "/v1/jobs/"
 _NOT_FOUND = error_response(NotFoundError())
-_MAX_ID_LENGTH = 64
 _JSON = (b"content-type", b"application/json")
 
 
@@ -66,8 +66,8 @@ class JobPollRoute:
         await send({"type": "http.response.body", "body": job.body})
 
     async def _job(self, job_id: str) -> CachedJob | None:
-        if len(job_id) > _MAX_ID_LENGTH:
-            return None
+        if not is_id(job_id, "job"):
+            return None  # nothing of another shape is looked up, let alone cached
         cached = self.cache.get(job_id)
         if cached is not None:
             return cached

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from nxdocs.api.deps import After, Limit, Owner, SystemDep
+from nxdocs.api.deps import After, BrandId, Limit, Owner, SystemDep
 from nxdocs.api.errors import NotFoundError
 from nxdocs.api.lists import list_object
 from nxdocs.brands import Brand
@@ -28,8 +28,8 @@ def list_brands(
     return list_object(lambda: system.brands.list(owner, limit=limit, after=after), Brand.to_api)
 
 
-@router.get("/brands/{brand_id}", summary="Get a brand")
-def get_brand(brand_id: str, owner: Owner, system: SystemDep) -> dict[str, Any]:
+@router.get("/brands/{id}", summary="Get a brand")
+def get_brand(brand_id: BrandId, owner: Owner, system: SystemDep) -> dict[str, Any]:
     brand = system.brands.get(owner, brand_id)
     if brand is None:
         raise NotFoundError()

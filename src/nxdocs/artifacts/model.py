@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from nxdocs.clock import format_timestamp
+from nxdocs.ids import id_pattern
 from nxdocs.pages import DocumentType
 
 GENERATING, READY, FAILED = "generating", "ready", "failed"
@@ -25,7 +26,7 @@ class ArtifactCreate(BaseModel):
     name: Annotated[StrictStr | None, Field(min_length=1, max_length=200)] = None
     page_count: Annotated[StrictInt | None, Field(ge=1, le=MAX_PAGE_COUNT)] = None
     theme_id: StrictStr | None = None
-    brand_id: StrictStr | None = None
+    brand_id: Annotated[StrictStr | None, Field(pattern=id_pattern("brand"))] = None
 
 
 @dataclass(frozen=True)

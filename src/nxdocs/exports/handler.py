@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from nxdocs.jobs.handlers import JobContext
 from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
 from nxdocs.jobs.notify import Notifier
 from nxdocs.pages import Document
-from nxdocs.render import HttpImageLoader, render
+from nxdocs.render import HttpImageLoader, ImageBudget, render
 from nxdocs.render.errors import RenderError
 from nxdocs.render.exporter import ExportFormat
 from nxdocs.render.html import PageSize
@@ -37,6 +37,7 @@ class RenderOptions:
     page_size: PageSize
     dpi: int
     artifact_wait_seconds: float
+    images: ImageBudget = field(default_factory=ImageBudget)
 
 
 class ExportRunHandler:
@@ -137,7 +138,7 @@ class ExportRunHandler:
         fmt = _RENDERABLE[export.format]
         theme_id = artifact.theme_id if artifact.theme_id in BUILTIN_THEMES else None
         try:
-            with HttpImageLoader() as images:
+            with HttpImageLoader(budget=self.options.images) as images:
                 rendered = render(
                     document,
                     get_theme(theme_id),

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from nxdocs.clock import format_timestamp
+from nxdocs.ids import id_pattern
 from nxdocs.pages.model import MAX_PAGES
 
 PROCESSING, COMPLETED, FAILED = "processing", "completed", "failed"
@@ -20,7 +21,7 @@ class ExportCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    artifact_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    artifact_id: Annotated[StrictStr, Field(pattern=id_pattern("doc"))]
     format: ExportFormatName
     pages: Annotated[
         list[Annotated[StrictInt, Field(ge=1, le=MAX_PAGES)]] | None,

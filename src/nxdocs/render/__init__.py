@@ -7,7 +7,14 @@ for callers that need one step (the API returns HTML inline, for instance).
 from nxdocs.render.exporter import ExportFormat, RenderedFile, render
 from nxdocs.render.html import PageSize, render_html
 from nxdocs.render.http_images import HttpImageLoader
-from nxdocs.render.images import ImageLoader, LoadedImage, decode_data_uri, load_image
+from nxdocs.render.image_budget import ImageBudget
+from nxdocs.render.images import (
+    ConcurrentImageLoader,
+    ImageLoader,
+    LoadedImage,
+    decode_data_uri,
+    load_image,
+)
 from nxdocs.render.pdf import render_pdf
 from nxdocs.render.png import render_png_zip
 from nxdocs.render.pptx import render_pptx
@@ -23,8 +30,10 @@ from nxdocs.render.themes import (
 __all__ = [
     "BUILTIN_THEMES",
     "DEFAULT_THEME_ID",
+    "ConcurrentImageLoader",
     "ExportFormat",
     "HttpImageLoader",
+    "ImageBudget",
     "ImageLoader",
     "LoadedImage",
     "PageSize",

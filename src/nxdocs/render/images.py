@@ -7,6 +7,10 @@ truncated file, a decompression bomb or something that is not a picture
 becomes "no image" (the renderer draws the alt text) instead of a failed or
 runaway export. Formats other than PNG/JPEG/GIF are converted to PNG because
 those three are what both WeasyPrint and PowerPoint read.
+
+A loader that declares itself a `ConcurrentImageLoader` is called from a few
+threads at once; any other loader one image at a time. Either way each image
+is decoded as soon as it arrives and its downloaded bytes are let go.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import binascii
 import io
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import unquote_to_bytes
 
 from PIL import Image
@@ -32,6 +37,14 @@ class ImageLoader(Protocol):
     """Fetches an image by URL: `(bytes, mime type)`, or None when it cannot."""
 
     def __call__(self, src: str, /) -> tuple[bytes, str] | None: ...
+
+
+@runtime_checkable
+class ConcurrentImageLoader(ImageLoader, Protocol):
+    """An `ImageLoader` that may be called from `max_concurrent` threads at once."""
+
+    @property
+    def max_concurrent(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,7 @@ def decode_data_uri(src: str) -> tuple[bytes, str] | None:
 
 def load_image(src: str, loader: ImageLoader) -> LoadedImage | None:
     """The image at `src`, decoded and checked; None when it cannot be used."""
-    raw = decode_data_uri(src) if src.startswith("data:") else loader(src)
+    raw = _raw(src, loader)
     if raw is None:
         return None
     return _checked(raw[0])
@@ -72,11 +85,27 @@ def load_image(src: str, loader: ImageLoader) -> LoadedImage | None:
 
 def load_images(document: Document, loader: ImageLoader) -> dict[str, LoadedImage | None]:
     """Every image of the document by `src`, each source loaded once."""
+    sources = list(dict.fromkeys(block.src for block in _image_blocks(document)))
+    width = loader.max_concurrent if isinstance(loader, ConcurrentImageLoader) else 1
+    if min(width, len(sources)) <= 1:
+        return {src: load_image(src, loader) for src in sources}
     images: dict[str, LoadedImage | None] = {}
-    for block in _image_blocks(document):
-        if block.src not in images:
-            images[block.src] = load_image(block.src, loader)
-    return images
+    pool = ThreadPoolExecutor(max_workers=min(width, len(sources)), thread_name_prefix="images")
+    try:
+        fetches = {pool.submit(_raw, src, loader): src for src in sources}
+        for fetch in as_completed(fetches):
+            # Decoded here, one at a time: `_checked` sets warning filters,
+            # which are process-wide and not safe to change from many threads.
+            # Popped, so the future and its downloaded bytes go once decoded.
+            src, raw = fetches.pop(fetch), fetch.result()
+            images[src] = None if raw is None else _checked(raw[0])
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return {src: images[src] for src in sources}
+
+
+def _raw(src: str, loader: ImageLoader) -> tuple[bytes, str] | None:
+    return decode_data_uri(src) if src.startswith("data:") else loader(src)
 
 
 def _image_blocks(document: Document) -> Iterator[ImageBlock]:
