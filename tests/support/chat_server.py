@@ -20,11 +20,12 @@ MODEL = "test-model"
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: an HTTP status and body, optionally held back."""
+    """One scripted answer: an HTTP status, body and extra headers, optionally held back."""
 
     status: int = 200
     body: bytes = b""
     hang: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def content(cls, text: str) -> Reply:
@@ -106,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
         except OSError:

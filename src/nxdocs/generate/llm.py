@@ -5,7 +5,10 @@ asked for again, up to `max_attempts` in all, then `GENERATION_FAILED`; a
 timeout is `UPSTREAM_TIMEOUT`; an unreachable or overloaded service (connection
 errors, 5xx, 429) is a `TransientGenerationError`, left to the job engine's backoff
 rather than retried here; any other refusal (401, 400, ...) is
-`GENERATION_FAILED`. The API key lives only in the HTTP client's headers:
+`GENERATION_FAILED`. The service's answer is read only up to `max_answer_bytes`
+and parsed defensively (`llm_prompt.parse_json`): a body that is too large, too
+deep or otherwise hostile is an invalid answer like any other, never an
+internal error. The API key lives only in the HTTP client's headers:
 no message or log line built here contains it or the upstream body.
 """
 
@@ -25,6 +28,7 @@ from nxdocs.generate.llm_prompt import (
     answer_content,
     correction,
     first_messages,
+    parse_json,
     read_document,
 )
 from nxdocs.generate.naming import artifact_name
@@ -33,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # Some variety in wording, while staying close enough to the schema.
 _TEMPERATURE = 0.4
+# The largest chat-completions body read. A real answer (a few thousand
+# tokens of JSON) is far smaller; this only stops a hostile or broken service.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 class LlmGenerator:
@@ -52,9 +59,12 @@ class LlmGenerator:
         timeout_seconds: float,
         max_attempts: int,
         transport: httpx.BaseTransport | None = None,
+        *,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        self._max_answer_bytes = max_answer_bytes
         self.model = model
         self._url = f"{base_url.rstrip('/')}/chat/completions"
         self._timeout_seconds = timeout_seconds
@@ -121,7 +131,9 @@ class LlmGenerator:
             "temperature": _TEMPERATURE,
         }
         try:
-            response = self._client.post(self._url, json=body)
+            with self._client.stream("POST", self._url, json=body) as response:
+                _check_status(response.status_code)
+                raw = self._read_body(response)
         except httpx.TimeoutException as exc:
             raise GenerationError(
                 "UPSTREAM_TIMEOUT",
@@ -131,12 +143,19 @@ class LlmGenerator:
             raise TransientGenerationError(
                 "UPSTREAM_UNAVAILABLE", "The language model service could not be reached."
             ) from exc
-        _check_status(response.status_code)
-        try:
-            payload = response.json()
-        except ValueError:
-            raise InvalidAnswerError("the service's answer is not JSON") from None
-        return answer_content(payload)
+        except httpx.DecodingError:
+            raise InvalidAnswerError("the service's answer could not be decoded") from None
+        return answer_content(parse_json(raw, "the service's answer"))
+
+    def _read_body(self, response: httpx.Response) -> bytes:
+        """The (decoded) body, refused as soon as it grows past `max_answer_bytes`."""
+        limit = self._max_answer_bytes
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise InvalidAnswerError(f"the service's answer is over {limit} bytes")
+        return bytes(body)
 
 
 def _check_status(status: int) -> None:

@@ -2,14 +2,17 @@
 
 No I/O here: `llm.py` does the HTTP. Every way an answer can be unusable is
 an `InvalidAnswerError`, whose message is our own short description (never the
-answer itself), so it is safe to log and to show.
+answer itself), so it is safe to log and to show. That includes hostile JSON:
+nesting deep enough to exhaust the parser's recursion, integers past Python's
+digit limit, `1e999`, `NaN` and the like are invalid answers, not crashes.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
+import math
+import string
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +28,11 @@ _LAYOUT: dict[DocumentType, str] = {
     'says in "notes".',
     "document": "Write flowing sections: a heading, then paragraphs, lists or tables.",
 }
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(?P<body>.*?)\n?```$", re.DOTALL)
+_FENCE = "```"
+# A valid document nests about 17 deep (pages, blocks, six levels of list
+# items); anything far deeper is not one, whatever the parser can take.
+MAX_JSON_DEPTH = 64
+_MAX_INT_DIGITS = 100  # no number in a document is anywhere near this long
 
 
 class InvalidAnswerError(Exception):
@@ -79,6 +86,59 @@ def correction(answer: str, problem: str) -> list[Message]:
     ]
 
 
+def parse_json(text: str | bytes, what: str) -> Any:
+    """`text` as JSON, or an `InvalidAnswerError` naming `what` for any hostile shape.
+
+    Refused: malformed JSON or text, nesting deeper than `MAX_JSON_DEPTH`
+    (or than the parser's recursion allows), integers longer than
+    `_MAX_INT_DIGITS`, numbers that overflow to infinity, and the non-standard
+    `NaN` / `Infinity` constants.
+    """
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidAnswerError(f"{what} nests too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidAnswerError(f"{what} is not valid JSON ({exc.msg})") from None
+    except ValueError:  # bytes that are not UTF-8 (or UTF-16/32)
+        raise InvalidAnswerError(f"{what} is not valid JSON text") from None
+    if _depth_over(data, MAX_JSON_DEPTH):
+        raise InvalidAnswerError(f"{what} nests more than {MAX_JSON_DEPTH} levels deep")
+    return data
+
+
+def _int(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+        raise InvalidAnswerError(f"it has an integer over {_MAX_INT_DIGITS} digits long")
+    return int(digits)
+
+
+def _float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise InvalidAnswerError("it has a number too large to represent")
+    return number
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidAnswerError(f"it uses {name}, which is not JSON")
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    """Whether `data` nests more than `limit` containers deep; iterative, never recursing."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if not isinstance(value, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in value)
+    return False
+
+
 def answer_content(payload: Any) -> str:
     """`choices[0].message.content` of a chat-completions answer."""
     try:
@@ -96,12 +156,7 @@ def read_document(content: str, request: GenerationRequest) -> Document:
     The `type` is the request's, whatever the model wrote: it is ours to
     decide, and not worth another attempt.
     """
-    text = content.strip()
-    fenced = _FENCE.match(text)
-    try:
-        data = json.loads(fenced["body"] if fenced else text)
-    except json.JSONDecodeError as exc:
-        raise InvalidAnswerError(f"the answer is not valid JSON ({exc.msg})") from None
+    data = parse_json(_unfenced(content.strip()), "the answer")
     if not isinstance(data, dict):
         raise InvalidAnswerError("the answer is not a JSON object")
     try:
@@ -114,3 +169,15 @@ def read_document(content: str, request: GenerationRequest) -> Document:
     if wanted is not None and len(document.pages) != wanted:
         raise InvalidAnswerError(f"it has {len(document.pages)} pages instead of {wanted}")
     return document
+
+
+def _unfenced(text: str) -> str:
+    """The JSON inside a Markdown code fence (```` ```json ... ``` ````), or `text` as it is.
+
+    Plain string operations rather than a regular expression, whose
+    backtracking on a long unclosed fence would take quadratic time.
+    """
+    if len(text) < 2 * len(_FENCE) or not (text.startswith(_FENCE) and text.endswith(_FENCE)):
+        return text
+    body = text[len(_FENCE) : -len(_FENCE)]
+    return body.lstrip(string.ascii_letters).strip()  # the language tag, then blank lines
