@@ -1,8 +1,10 @@
-"""Fixtures shared by the whole suite: clean environment, both databases, a system.
+"""Fixtures shared by the whole suite: clean environment, both databases, a system, a served API.
 
 Storage and queue tests take the `database_url` fixture, parametrised over
 SQLite (a file per test) and the real PostgreSQL (a schema per test in the
 database named by TEST_POSTGRES_URL, which .ci/run creates fresh per run).
+The artifact and export tests take `make_api` (or `api`, `alice`, `bob`): a
+system with the real handlers, served from `api_settings`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import pytest
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 from tests.support import handlers
+from tests.support.api import Caller, MakeApi, ServedApi, api_maker
 from tests.support.chat_server import ChatHTTPServer, ChatServer
 from tests.support.clock import ManualClock
+from tests.support.export_samples import PNG_DPI
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -105,3 +109,45 @@ def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
     handlers.install(built)  # engine tests run scripted handlers, not the real ones
     yield built
     built.close()
+
+
+@pytest.fixture
+def api_settings(settings: Settings) -> Settings:
+    """What `make_api` builds its systems from: the test's settings, keys never cached.
+
+    Timed for renders, which take a while: a minute's waits, low-DPI PNGs, and one
+    slow attempt per request to a language model. A suite's conftest may override it
+    (taking this one as its argument)."""
+    return settings.model_copy(
+        update={
+            "auth_cache_seconds": 0,
+            "shutdown_grace_seconds": 2,
+            "sync_wait_seconds": 60,
+            "png_dpi": PNG_DPI,
+            "llm_timeout_seconds": 60.0,
+            "llm_max_attempts": 1,
+        }
+    )
+
+
+@pytest.fixture
+def make_api(api_settings: Settings) -> Iterator[MakeApi]:
+    """Serve systems built from `api_settings` plus overrides; all stopped at teardown."""
+    with api_maker(api_settings) as make:
+        yield make
+
+
+@pytest.fixture
+def api(make_api: MakeApi) -> ServedApi:
+    """The default server: embedded worker, real handlers, no language model."""
+    return make_api()
+
+
+@pytest.fixture
+def alice(api: ServedApi) -> Caller:
+    return api.caller("alice")
+
+
+@pytest.fixture
+def bob(api: ServedApi) -> Caller:
+    return api.caller("bob")

@@ -4,18 +4,19 @@ directory every process shares, the worker processes and the test's own reads.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.acceptance.test_worker_processes import Children
 from tests.support.deployment import Site, create_key
+from tests.support.worker_processes import WorkerProcesses
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"  # where `Children` points its workers too
+    return tmp_path / "data"
 
 
 @pytest.fixture
@@ -24,12 +25,10 @@ def site(database_url: str, data_dir: Path, tmp_path: Path) -> Site:
 
 
 @pytest.fixture
-def children(database_url: str, tmp_path: Path) -> Iterator[Children]:
-    started = Children(tmp_path, database_url)
-    try:
+def children(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    """Harness workers (or `nxdocs worker`) on the test's database and data directory."""
+    with closing(WorkerProcesses(tmp_path, database_url, data_dir)) as started:
         yield started
-    finally:
-        started.kill_leftovers()  # SIGKILL ends a stopped process too
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.acceptance.test_worker_processes import Children
 from tests.support import postgres_cluster
 from tests.support.deployment import (
     Deployment,
     Site,
+    api_only,
     count_states,
     killed_on_failure,
     start_workers,
@@ -28,6 +28,7 @@ from tests.support.deployment import (
 from tests.support.poll_recorder import PollRecorder
 from tests.support.process import nxdocs_serve
 from tests.support.waiting import wait_until
+from tests.support.worker_processes import WorkerProcesses
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -156,13 +157,9 @@ def poll_report(recorder: PollRecorder, before: dict[str, int]) -> str:
 
 
 def test_api_and_two_workers_ride_out_a_postgres_restart(
-    site: Site, children: Children, reads: sa.Engine
+    site: Site, children: WorkerProcesses, reads: sa.Engine
 ) -> None:
-    with (
-        nxdocs_serve(site.tmp_path, site.env(), "--no-worker") as served,
-        killed_on_failure(served),
-    ):
-        deployment = Deployment(served, [], site.key)
+    with api_only(site) as deployment:
         created = create_artifacts(deployment, range(JOBS))  # queued: no worker runs yet
         deployment.workers = start_workers(children, 2)
         restart_mid_run(deployment, reads, created)
@@ -173,7 +170,7 @@ def test_serve_with_its_embedded_worker_rides_out_a_postgres_restart(
     site: Site, reads: sa.Engine
 ) -> None:
     # Queued through an API-only process, so the embedded worker finds them all waiting.
-    with nxdocs_serve(site.tmp_path, site.env(), "--no-worker") as loader:
-        created = create_artifacts(Deployment(loader, [], site.key), range(JOBS))
+    with api_only(site) as loader:
+        created = create_artifacts(loader, range(JOBS))
     with nxdocs_serve(site.tmp_path, site.env()) as served, killed_on_failure(served):
         restart_mid_run(Deployment(served, [], site.key), reads, created)

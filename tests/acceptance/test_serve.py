@@ -17,7 +17,7 @@ import pytest
 from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
 from nxdocs.settings import Settings
 from nxdocs.system import build_system
-from tests.support.contract import validate_error, validate_job
+from tests.support.contract import NOT_FOUND, TIMESTAMP, validate_error, validate_job
 from tests.support.process import Served, child_env, nxdocs, nxdocs_serve
 from tests.support.waiting import wait_until
 
@@ -34,10 +34,6 @@ DOCUMENTED_JOB = {
     "status": "processing",
     "type": "artifact.create",
 }
-DOCUMENTED_404 = {
-    "error": {"code": "NOT_FOUND", "message": "The requested resource was not found."}
-}
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 @pytest.fixture
@@ -106,14 +102,14 @@ def test_first_serve_prints_a_working_key_and_curl_line(served: Served) -> None:
         f"{served.base_url}/v1/jobs/job_abc123def456",
         headers={"Authorization": f"Bearer {key.group(0)}"},
     )
-    assert (response.status_code, response.json()) == (404, DOCUMENTED_404)
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
 def test_curl_snippet(served: Served, data_dir: Path) -> None:
     key = cli_key(data_dir)
     command = snippet("curl.sh", served.base_url, key).replace("\\\n", " ")
     missing = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)
-    assert json.loads(missing.stdout) == DOCUMENTED_404
+    assert json.loads(missing.stdout) == NOT_FOUND
     validate_error(json.loads(missing.stdout))
     enqueue_documented_job(data_dir, key)
     found = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)
@@ -127,7 +123,7 @@ def test_python_requests_snippet(served: Served, data_dir: Path, tmp_path: Path)
     missing = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, check=True
     )
-    assert json.loads(missing.stdout) == DOCUMENTED_404
+    assert json.loads(missing.stdout) == NOT_FOUND
     enqueue_documented_job(data_dir, key)
     found = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, check=True
@@ -182,7 +178,7 @@ def test_key_for_another_owner_cannot_see_the_job(served: Served, data_dir: Path
     url = f"{served.base_url}/v1/jobs/job_abc123def456"
     assert httpx.get(url, headers={"Authorization": f"Bearer {key}"}).status_code == 200
     response = httpx.get(url, headers={"Authorization": f"Bearer {stranger}"})
-    assert (response.status_code, response.json()) == (404, DOCUMENTED_404)
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
 def test_server_log_has_no_traceback_or_key(served: Served, data_dir: Path) -> None:

@@ -22,16 +22,9 @@ import pytest
 import sqlalchemy as sa
 
 from nxdocs.db.schema import exports, jobs
-from tests.acceptance.test_worker_processes import Child, Children
-from tests.support.deployment import (
-    HTTP_TIMEOUT,
-    Deployment,
-    Site,
-    killed_on_failure,
-    start_workers,
-)
-from tests.support.process import nxdocs_serve
+from tests.support.deployment import HTTP_TIMEOUT, Site, api_only, start_workers
 from tests.support.waiting import wait_until
+from tests.support.worker_processes import WorkerProcess, WorkerProcesses
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -60,7 +53,7 @@ def slides(pages: int) -> str:
     return f"# Stalled deck\n\n---\n\n{body}"
 
 
-def stale_attempt_refused(worker: Child, job_id: str) -> bool:
+def stale_attempt_refused(worker: WorkerProcess, job_id: str) -> bool:
     """The stale attempt's last write was refused, and said so."""
     return any(
         " WARNING " in line and job_id in line and "refused" in line
@@ -81,7 +74,7 @@ def sqlite_write_lock_free(database_url: str) -> bool:
         return True
 
 
-def stop_outside_a_write(worker: Child, database_url: str) -> None:
+def stop_outside_a_write(worker: WorkerProcess, database_url: str) -> None:
     """SIGSTOP the worker; on SQLite, only at a moment it holds no write lock."""
     for _ in range(20):
         worker.process.send_signal(signal.SIGSTOP)
@@ -93,16 +86,12 @@ def stop_outside_a_write(worker: Child, database_url: str) -> None:
 
 
 def test_a_worker_stopped_past_its_lease_never_overwrites_the_newer_attempt(
-    site: Site, children: Children, reads: sa.Engine
+    site: Site, children: WorkerProcesses, reads: sa.Engine
 ) -> None:
-    with (
-        nxdocs_serve(site.tmp_path, site.env(), "--no-worker") as served,
-        killed_on_failure(served),
-    ):
-        workers = start_workers(
+    with api_only(site) as deployment:
+        deployment.workers = workers = start_workers(
             children, 2, lease_seconds=STALL_LEASE_SECONDS, png_dpi=PNG_DPI, worker_concurrency=1
         )
-        deployment = Deployment(served, workers, site.key)
         with deployment.client() as client:
             made = client.post("/v1/artifacts", json={"content": slides(STALL_PAGES)})
             assert made.status_code == 201, made.text

@@ -2,22 +2,20 @@
 
 Workers are `python -m tests.support.harness_worker` (the `nxdocs worker` code
 path with the scripted handlers of `tests.support.handlers`), and in the last
-tests the real `nxdocs worker` console script. Every test runs on SQLite and
-on PostgreSQL. Each child's output goes to a file in `tmp_path`; a failed wait
+tests the real `nxdocs worker` console script, started by the `children`
+fixture (`tests.support.worker_processes`). Every test runs on SQLite and on
+PostgreSQL. Each child's output goes to a file in `tmp_path`; a failed wait
 shows the tail of every child's output, and no child may print a traceback.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,156 +28,14 @@ from nxdocs.system import System, build_system
 from tests.support import handlers
 from tests.support.harness_worker import completed_by, create_tables
 from tests.support.jobs import enqueue
-from tests.support.waiting import wait_until
+from tests.support.worker_processes import (
+    EXIT_DEADLINE,
+    MAX_ATTEMPTS,
+    NXDOCS_WORKER,
+    WorkerProcesses,
+)
 
 pytestmark = pytest.mark.slow
-
-T = TypeVar("T")
-
-ROOT = Path(__file__).resolve().parents[2]
-HARNESS = (sys.executable, "-m", "tests.support.harness_worker")
-NXDOCS_WORKER = (str(Path(sys.executable).parent / "nxdocs"), "worker")
-MAX_ATTEMPTS = 3
-EXIT_DEADLINE = 20.0
-"""Seconds a signalled worker gets to exit: its grace period plus a loaded machine's slack."""
-
-BASE_SETTINGS: dict[str, float | int | str] = {
-    "lease_seconds": 30.0,
-    "backoff_base_seconds": 0.01,
-    "backoff_max_seconds": 0.05,
-    "poll_interval_seconds": 0.2,
-    "worker_concurrency": 4,
-    "max_attempts": MAX_ATTEMPTS,
-    "shutdown_grace_seconds": 5.0,
-    "log_level": "info",
-}
-
-
-class Child:
-    """One worker process; its stdout and stderr go to one file."""
-
-    def __init__(self, name: str, process: subprocess.Popen[bytes], output: Path) -> None:
-        self.name = name
-        self.process = process
-        self.output = output
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def text(self) -> str:
-        return self.output.read_text(errors="replace") if self.output.exists() else ""
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.text().splitlines()[-lines:])
-
-    def started(self) -> bool:
-        return " started, concurrency " in self.text()
-
-
-class Children:
-    """The worker processes one test starts; whatever is still alive is killed at teardown."""
-
-    def __init__(self, tmp_path: Path, database_url: str) -> None:
-        self.tmp_path = tmp_path
-        self.database_url = database_url
-        self.all: list[Child] = []
-
-    def start(self, command: tuple[str, ...] = HARNESS, /, **settings: float | int | str) -> Child:
-        name = f"worker{len(self.all)}"
-        output = self.tmp_path / f"{name}.log"
-        with output.open("wb") as sink:
-            process = subprocess.Popen(
-                list(command),
-                cwd=ROOT,
-                env=self._env(settings),
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        child = Child(name, process, output)
-        self.all.append(child)
-        return child
-
-    def _env(self, overrides: dict[str, float | int | str]) -> dict[str, str]:
-        # The suite's autouse fixture has already removed NXDOCS_* from os.environ.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
-        given = {
-            **BASE_SETTINGS,
-            "database_url": self.database_url,
-            "data_dir": str(self.tmp_path / "data"),
-            **overrides,
-        }
-        env.update({f"NXDOCS_{name.upper()}": str(value) for name, value in given.items()})
-        return env
-
-    def start_ready(self, count: int = 1, **settings: float | int | str) -> list[Child]:
-        """Start `count` harness workers and wait until each is claiming."""
-        started = [self.start(**settings) for _ in range(count)]
-        self.wait_started(*started)
-        return started
-
-    def wait_started(self, *children: Child) -> None:
-        def ready() -> bool:
-            for child in children:
-                if child.process.poll() is not None:
-                    raise AssertionError(f"{child.name} exited early\n{self.diagnostics()}")
-            return all(child.started() for child in children)
-
-        self.wait_for(ready, "workers to start", timeout=60)
-
-    def by_worker_id(self, worker_id: str) -> Child:
-        """The child whose pid is in `worker_id` (`host:pid:random`)."""
-        pid = int(worker_id.rsplit(":", 2)[1])
-        return next(child for child in self.all if child.pid == pid)
-
-    def wait_for(self, condition: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
-        """`wait_until`, failing with every child's output."""
-        try:
-            value = wait_until(condition, timeout=timeout, interval=0.05)
-        except AssertionError as exc:
-            raise AssertionError(f"waiting for {what}: {exc}\n{self.diagnostics()}") from None
-        assert value is not None
-        return value
-
-    def signal_and_wait(self, child: Child, signum: int, timeout: float = EXIT_DEADLINE) -> int:
-        """Send `signum`; the exit code, which must come within `timeout` seconds."""
-        child.process.send_signal(signum)
-        return self.wait_exit(child, timeout)
-
-    def wait_exit(self, child: Child, timeout: float = EXIT_DEADLINE) -> int:
-        try:
-            return child.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(
-                f"{child.name} did not exit within {timeout}s\n{self.diagnostics()}"
-            ) from None
-
-    def stop_all(self) -> None:
-        """SIGTERM every live child (once: a second one may hit interpreter exit); each exits 0."""
-        alive = [child for child in self.all if child.process.poll() is None]
-        for child in alive:
-            child.process.send_signal(signal.SIGTERM)
-        for child in alive:
-            code = self.wait_exit(child)
-            assert code == 0, f"{child.name} exited {code}\n{self.diagnostics()}"
-
-    def assert_no_traceback(self) -> None:
-        for child in self.all:
-            assert "Traceback" not in child.text(), f"{child.name}:\n{child.tail(60)}"
-
-    def diagnostics(self) -> str:
-        parts = []
-        for child in self.all:
-            code = child.process.poll()
-            parts.append(f"--- {child.name} (pid {child.pid}, exit {code}) ---\n{child.tail()}")
-        return "\n".join(parts)
-
-    def kill_leftovers(self) -> None:
-        for child in self.all:
-            if child.process.poll() is None:
-                child.process.kill()
-            child.process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -242,7 +98,7 @@ def enqueue_batches(
 
 
 def test_four_workers_run_every_job_exactly_once(
-    db: System, reads: sa.Engine, owner: str, children: Children
+    db: System, reads: sa.Engine, owner: str, children: WorkerProcesses
 ) -> None:
     workers = children.start_ready(4)
     kinds = ["plain"] * 1900 + ["transient"] * 100 + ["doomed"] * 20
@@ -294,7 +150,7 @@ def test_four_workers_run_every_job_exactly_once(
 
 
 def test_job_of_a_killed_worker_is_finished_by_another_after_its_lease(
-    db: System, reads: sa.Engine, owner: str, children: Children
+    db: System, reads: sa.Engine, owner: str, children: WorkerProcesses
 ) -> None:
     children.start_ready(2, lease_seconds=1.0)
     job_id = enqueue(db, owner, {"block_attempts": 1})
@@ -326,7 +182,7 @@ def test_job_of_a_killed_worker_is_finished_by_another_after_its_lease(
 
 
 def test_sigterm_releases_a_job_that_outlasts_the_grace_period(
-    db: System, reads: sa.Engine, owner: str, children: Children
+    db: System, reads: sa.Engine, owner: str, children: WorkerProcesses
 ) -> None:
     (worker,) = children.start_ready(shutdown_grace_seconds=0.5)
     job_id = enqueue(db, owner, {"block_attempts": 1})
@@ -354,7 +210,7 @@ long enough to be seen mid-run, far below the grace period even on a loaded mach
 
 
 def test_sigterm_lets_an_in_flight_job_finish_within_the_grace_period(
-    db: System, reads: sa.Engine, owner: str, children: Children
+    db: System, reads: sa.Engine, owner: str, children: WorkerProcesses
 ) -> None:
     steps = STEPS[db.engine.dialect.name]
     (worker,) = children.start_ready(shutdown_grace_seconds=10.0)
@@ -383,7 +239,7 @@ def test_sigterm_lets_an_in_flight_job_finish_within_the_grace_period(
 
 
 def test_a_job_keeps_its_lease_during_the_grace_period(
-    db: System, reads: sa.Engine, owner: str, children: Children
+    db: System, reads: sa.Engine, owner: str, children: WorkerProcesses
 ) -> None:
     children.start_ready(2, lease_seconds=1.0, shutdown_grace_seconds=4.0)
     job_id = enqueue(db, owner, {"block_attempts": 1})
@@ -415,7 +271,9 @@ def test_a_job_keeps_its_lease_during_the_grace_period(
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_nxdocs_worker_command_exits_cleanly_on_signal(children: Children, signum: int) -> None:
+def test_nxdocs_worker_command_exits_cleanly_on_signal(
+    children: WorkerProcesses, signum: int
+) -> None:
     # No `db` fixture: the command migrates the empty database itself.
     worker = children.start(NXDOCS_WORKER)
     children.wait_started(worker)

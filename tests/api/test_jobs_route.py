@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
 from nxdocs.system import System
+from tests.support.contract import NOT_FOUND, TIMESTAMP
 from tests.support.jobs import enqueue
 from tests.support.waiting import wait_until
 
 CONTRACT_FIELDS = ["id", "object", "type", "status", "result", "error", "created_at", "updated_at"]
-NOT_FOUND = {"error": {"code": "NOT_FOUND", "message": "The requested resource was not found."}}
 
 
 def owner_of(system: System, key: str) -> str:
@@ -42,7 +40,7 @@ def test_processing_job_has_retry_after(
     assert (body["id"], body["type"], body["status"]) == (job_id, "artifact.create", "processing")
     assert body["result"] is None
     assert body["error"] is None
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["created_at"])
+    assert TIMESTAMP.fullmatch(body["created_at"])
 
 
 def test_completed_job_carries_its_result(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from nxdocs.pages import HeadingBlock, ListBlock, ListItem, Page, Span, TitleBlock
-from tests.support.artifacts import ArtifactApi, Caller, assert_hosted_artifact
+from tests.support.api import Caller, ServedApi
+from tests.support.artifacts import assert_hosted_artifact
 
 TOPICS = [
     "Goals",
@@ -33,7 +34,7 @@ def bullets(*texts: str) -> ListBlock:
 
 
 def test_markdown_with_twelve_slides_makes_twelve_pages_with_their_blocks(
-    api: ArtifactApi, alice: Caller
+    api: ServedApi, alice: Caller
 ) -> None:
     artifact = alice.generated({"content": twelve_slides(), "type": "presentation"})
 
@@ -61,7 +62,7 @@ def test_markdown_with_twelve_slides_makes_twelve_pages_with_their_blocks(
 
 
 def test_a_prompt_alone_gives_an_outline_of_exactly_page_count_pages(
-    api: ArtifactApi, alice: Caller
+    api: ServedApi, alice: Caller
 ) -> None:
     prompt = "Quarterly review: revenue, hiring, product roadmap and risks"
     for page_count, kind in ((7, "presentation"), (1, "document"), (50, "presentation")):
@@ -83,7 +84,7 @@ def test_a_prompt_alone_gives_an_outline_of_exactly_page_count_pages(
 
 
 def test_a_prompt_without_page_count_gives_the_default_outline(
-    api: ArtifactApi, alice: Caller
+    api: ServedApi, alice: Caller
 ) -> None:
     artifact = alice.generated({"prompt": "Onboarding: tools, people and first week"})
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.support.artifacts import ArtifactApi, Caller, timestamp_ms
-from tests.support.contract import check_response
+from tests.support.api import Caller, ServedApi
+from tests.support.contract import check_response, timestamp_ms
 from tests.support.waiting import wait_until
 
 ORIGINALS = 45
@@ -25,7 +25,7 @@ def newest_first(items: list[dict[str, Any]]) -> list[str]:
 class Creator:
     """Creates artifacts for one owner on its own client, until told to stop."""
 
-    def __init__(self, api: ArtifactApi, owner: Caller) -> None:
+    def __init__(self, api: ServedApi, owner: Caller) -> None:
         self.api = api
         self.owner = owner
         self.created: list[dict[str, Any]] = []
@@ -47,7 +47,7 @@ class Creator:
 
 
 def test_walking_the_list_in_pages_while_artifacts_are_created_sees_each_once(
-    api: ArtifactApi, alice: Caller
+    api: ServedApi, alice: Caller
 ) -> None:
     originals = [alice.create({"content": f"# Deck {n}"}) for n in range(ORIGINALS)]
     expected = newest_first(originals)
@@ -99,7 +99,7 @@ def test_walking_the_list_in_pages_while_artifacts_are_created_sees_each_once(
     assert stamps == sorted(stamps, reverse=True)
 
 
-def test_default_page_is_twenty_newest(api: ArtifactApi, alice: Caller) -> None:
+def test_default_page_is_twenty_newest(api: ServedApi, alice: Caller) -> None:
     made = [alice.create({"content": f"# Deck {n}"}) for n in range(22)]
 
     page = alice.get("/v1/artifacts").json()
@@ -120,7 +120,7 @@ BAD_PARAMETERS = [
 ]
 
 
-def test_bad_list_parameters_are_400_naming_the_field(api: ArtifactApi, alice: Caller) -> None:
+def test_bad_list_parameters_are_400_naming_the_field(api: ServedApi, alice: Caller) -> None:
     alice.create({"content": "# One"})
     for params, field in BAD_PARAMETERS:
         response = alice.get("/v1/artifacts", params=params)
@@ -131,7 +131,7 @@ def test_bad_list_parameters_are_400_naming_the_field(api: ArtifactApi, alice: C
         assert [detail["field"] for detail in error["details"]] == [field], params
 
 
-def test_another_owners_artifact_is_no_cursor(api: ArtifactApi, alice: Caller, bob: Caller) -> None:
+def test_another_owners_artifact_is_no_cursor(api: ServedApi, alice: Caller, bob: Caller) -> None:
     theirs = bob.create({"content": "# Bob's"})
 
     response = alice.get("/v1/artifacts", params={"after": theirs["id"]})

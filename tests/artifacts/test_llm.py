@@ -12,10 +12,9 @@ from typing import Any
 
 from nxdocs.db.schema import jobs
 from nxdocs.pages import Document
-from tests.support.artifacts import ArtifactApi, Caller, assert_hosted_artifact, llm_document
+from tests.support.api import Caller, MakeApi, ServedApi
+from tests.support.artifacts import assert_hosted_artifact, llm_document
 from tests.support.chat_server import API_KEY, MODEL, ChatServer, Reply
-
-from .conftest import MakeApi
 
 INSTRUCTION = "Write like a lighthouse keeper; always mention the tide."
 PROMPT = "A short deck about tides"
@@ -36,7 +35,7 @@ def failed_generation(caller: Caller, artifact_id: str, job_id: str) -> dict[str
     return error
 
 
-def attempts(api: ArtifactApi, job_id: str) -> int:
+def attempts(api: ServedApi, job_id: str) -> int:
     [row] = [row for row in api.rows(jobs) if row["id"] == job_id]
     return int(row["attempts"])
 

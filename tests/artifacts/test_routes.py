@@ -12,17 +12,11 @@ import time
 from dataclasses import replace
 
 from nxdocs.db.schema import artifacts, jobs
-from tests.support.artifacts import (
-    NOT_FOUND,
-    ArtifactApi,
-    Caller,
-    assert_hosted_artifact,
-    llm_document,
-)
+from tests.support.api import Caller, MakeApi, ServedApi
+from tests.support.artifacts import assert_hosted_artifact, llm_document
 from tests.support.chat_server import MODEL, ChatServer, Reply
+from tests.support.contract import NOT_FOUND
 from tests.support.waiting import wait_until
-
-from .conftest import MakeApi
 
 SLIDES = "# Coffee\n\nFrom bean to cup\n\n---\n\n## Beans\n\n- Arabica\n- Robusta\n"
 
@@ -70,7 +64,7 @@ def test_async_create_answers_generating_then_the_job_completes_and_the_artifact
     assert ready["generation"] == {"generator": "llm", "model": MODEL}
 
 
-def test_sync_create_answers_201_with_the_ready_artifact(api: ArtifactApi, alice: Caller) -> None:
+def test_sync_create_answers_201_with_the_ready_artifact(api: ServedApi, alice: Caller) -> None:
     response = alice.post("/v1/artifacts", json={"content": SLIDES, "name": "Coffee deck"})
 
     assert response.status_code == 201
@@ -118,7 +112,7 @@ RACES = 20
 
 
 def test_async_create_answers_generating_even_when_the_generation_is_quick(
-    api: ArtifactApi, alice: Caller
+    api: ServedApi, alice: Caller
 ) -> None:
     bodies = [alice.create({"content": f"# Deck {n}"}) for n in range(RACES)]
 
@@ -135,7 +129,7 @@ def test_sync_create_answers_202_only_with_a_generating_artifact(make_api: MakeA
 
 
 def test_another_owners_artifact_is_404_on_every_route(
-    api: ArtifactApi, alice: Caller, bob: Caller
+    api: ServedApi, alice: Caller, bob: Caller
 ) -> None:
     mine = alice.generated({"content": SLIDES})
     assert mine["status"] == "ready"
@@ -151,7 +145,7 @@ def test_another_owners_artifact_is_404_on_every_route(
     assert [item["id"] for item in alice.get("/v1/artifacts").json()["data"]] == [mine["id"]]
 
 
-def test_deleted_artifact_is_404_and_its_job_still_answers(api: ArtifactApi, alice: Caller) -> None:
+def test_deleted_artifact_is_404_and_its_job_still_answers(api: ServedApi, alice: Caller) -> None:
     mine = alice.generated({"content": SLIDES})
     path = f"/v1/artifacts/{mine['id']}"
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from nxdocs.settings import Settings
-from tests.support.artifacts import NOT_FOUND, ArtifactApi, Caller, assert_hosted_artifact
+from tests.support.api import Caller, ServedApi
+from tests.support.artifacts import assert_hosted_artifact
+from tests.support.contract import NOT_FOUND
 from tests.support.process import child_env, nxdocs
 
 THEME_FIELDS = ["object", "id", "name", "is_custom", "font_primary", "font_secondary", "colors"]
@@ -28,7 +30,7 @@ INSTRUCTION = "Speak like a lighthouse keeper; mention the tide."
 
 # Themes are built in: nothing about them is stored, so one database is enough.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_themes_list_the_hosted_theme_objects(api: ArtifactApi, alice: Caller) -> None:
+def test_themes_list_the_hosted_theme_objects(api: ServedApi, alice: Caller) -> None:
     response = alice.get("/v1/themes")
 
     assert response.status_code == 200
@@ -52,7 +54,7 @@ def test_themes_list_the_hosted_theme_objects(api: ArtifactApi, alice: Caller) -
 
 @pytest.mark.slow
 def test_a_brand_made_with_the_cli_is_listed_for_its_owner_and_styles_their_artifacts(
-    api: ArtifactApi, alice: Caller, bob: Caller, settings: Settings, tmp_path: Path
+    api: ServedApi, alice: Caller, bob: Caller, settings: Settings, tmp_path: Path
 ) -> None:
     env = child_env(database_url=settings.resolved_database_url(), data_dir=str(tmp_path / "cli"))
     made = nxdocs(

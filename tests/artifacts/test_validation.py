@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 
 from nxdocs.db.schema import artifacts, jobs
-from tests.support.artifacts import ArtifactApi
-
-from .conftest import MakeApi
+from tests.support.api import MakeApi, ServedApi
 
 MAX_CONTENT = 1000
 MAX_REQUEST = 50_000
@@ -23,7 +21,7 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
-def small(make_api: MakeApi) -> ArtifactApi:
+def small(make_api: MakeApi) -> ServedApi:
     """A server with small limits, so the tests send small bodies."""
     return make_api(max_content_bytes=MAX_CONTENT, max_request_bytes=MAX_REQUEST)
 
@@ -63,7 +61,7 @@ def assert_validation_error(response: Any, field: str, what: object) -> None:
     assert all(detail["message"] for detail in error["details"]), what
 
 
-def test_invalid_bodies_are_400_naming_the_field_and_create_nothing(small: ArtifactApi) -> None:
+def test_invalid_bodies_are_400_naming_the_field_and_create_nothing(small: ServedApi) -> None:
     alice, bob = small.caller("alice"), small.caller("bob")
     bobs_brand = small.system.brands.create(bob.owner_id, "Bob's", None, "theme_ocean").id
     cases = list(invalid_bodies(bobs_brand))
@@ -81,7 +79,7 @@ def test_invalid_bodies_are_400_naming_the_field_and_create_nothing(small: Artif
     assert (small.count(artifacts), small.count(jobs)) == (2, 2)
 
 
-def test_bodies_that_are_not_a_json_object_are_refused(small: ArtifactApi) -> None:
+def test_bodies_that_are_not_a_json_object_are_refused(small: ServedApi) -> None:
     alice = small.caller()
     for route in ROUTES:
         malformed = alice.post(route, content=b'{"prompt": "Tea",', headers=JSON)
@@ -115,7 +113,7 @@ def test_bodies_that_are_not_a_json_object_are_refused(small: ArtifactApi) -> No
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_malformed_json_names_the_body(small: ArtifactApi) -> None:
+def test_malformed_json_names_the_body(small: ServedApi) -> None:
     alice = small.caller()
     response = alice.post("/v1/artifacts/async", content=b'{"prompt": "Tea",', headers=JSON)
 
@@ -128,7 +126,7 @@ def chunks(*parts: bytes) -> Iterator[bytes]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_chunked_body_over_the_limit_is_413(small: ArtifactApi) -> None:
+def test_chunked_body_over_the_limit_is_413(small: ServedApi) -> None:
     alice = small.caller()
     body = chunks(b'{"prompt": "', b"p" * MAX_REQUEST, b'"}')
     response = alice.post("/v1/artifacts/async", content=body, headers=JSON)
@@ -139,7 +137,7 @@ def test_chunked_body_over_the_limit_is_413(small: ArtifactApi) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_chunked_body_that_is_not_json_is_415(small: ArtifactApi) -> None:
+def test_chunked_body_that_is_not_json_is_415(small: ServedApi) -> None:
     alice = small.caller()
     body = chunks(b'{"prompt": "Tea"}')
     response = alice.post(

@@ -15,17 +15,12 @@ import pytest
 
 from nxdocs.clock import format_timestamp
 from nxdocs.db.schema import exports
+from tests.support.api import Caller, MakeApi, ServedApi
 from tests.support.clock import ManualClock
-from tests.support.exports import (
-    DAY_SECONDS,
-    PRESENTATION,
-    Caller,
-    ExportApi,
-    MakeApi,
-    assert_hosted_export,
-    pdf_pages,
-    timestamp_ms,
-)
+from tests.support.contract import timestamp_ms
+from tests.support.export_samples import PRESENTATION
+from tests.support.exports import DAY_SECONDS, assert_hosted_export
+from tests.support.file_readers import pdf_pages
 from tests.support.waiting import wait_until
 
 FORBIDDEN = {"error": {"code": "FORBIDDEN", "message": "The link's signature is invalid."}}
@@ -49,20 +44,20 @@ def assert_gone(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def timed(make_api: MakeApi, clock: ManualClock) -> ExportApi:
+def timed(make_api: MakeApi, clock: ManualClock) -> ServedApi:
     """A server on the manual clock whose files are kept a day, purged every minute."""
     return make_api(clock=clock, export_retention_seconds=DAY_SECONDS, purge_interval_seconds=60)
 
 
 @pytest.fixture
-def carol(timed: ExportApi) -> Caller:
+def carol(timed: ServedApi) -> Caller:
     return timed.caller("carol")
 
 
 def test_a_tampered_link_is_403_and_shows_nothing(
-    api: ExportApi, alice: Caller, anonymous: httpx.Client
+    api: ServedApi, alice: Caller, anonymous: httpx.Client
 ) -> None:
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
     export = alice.export(artifact["id"], "pdf")
     other = alice.export(artifact["id"], "html")
     url = export["download_url"]
@@ -96,7 +91,7 @@ def test_a_link_lives_seven_days_then_a_fresh_one_is_issued(
 ) -> None:
     api = make_api(clock=clock)  # default lifetimes: links 7 days, files 30 days
     carol = api.caller("carol")
-    export = carol.export(carol.artifact(PRESENTATION)["id"], "pdf")
+    export = carol.export(carol.ready_artifact(PRESENTATION)["id"], "pdf")
     assert_hosted_export(export, "completed", base_url=api.base_url)
     assert timestamp_ms(export["expires_at"]) == clock.now_ms() + 7 * DAY_SECONDS * 1000
     first = export["download_url"]
@@ -116,9 +111,9 @@ def test_a_link_lives_seven_days_then_a_fresh_one_is_issued(
 
 
 def test_a_link_never_outlives_the_file(
-    timed: ExportApi, carol: Caller, anonymous: httpx.Client, clock: ManualClock
+    timed: ServedApi, carol: Caller, anonymous: httpx.Client, clock: ManualClock
 ) -> None:
-    export = carol.export(carol.artifact(PRESENTATION)["id"], "html")
+    export = carol.export(carol.ready_artifact(PRESENTATION)["id"], "html")
     completed = timestamp_ms(export["updated_at"])
 
     # Files are kept a day here: links end with the file, not seven days on.
@@ -135,7 +130,7 @@ def test_a_one_second_link_outlives_a_request_but_not_two_seconds(
     clock = ManualClock()
     api = make_api(clock=clock, download_url_seconds=1)
     dave = api.caller("dave")
-    export = dave.export(dave.artifact(PRESENTATION)["id"], "html")
+    export = dave.export(dave.ready_artifact(PRESENTATION)["id"], "html")
     assert timestamp_ms(export["expires_at"]) == clock.now_ms() + 1000
     assert anonymous.get(export["download_url"]).text == export["content"]
 
@@ -149,9 +144,9 @@ def test_a_one_second_link_outlives_a_request_but_not_two_seconds(
 
 
 def test_the_worker_purges_files_past_their_retention(
-    timed: ExportApi, carol: Caller, anonymous: httpx.Client, clock: ManualClock
+    timed: ServedApi, carol: Caller, anonymous: httpx.Client, clock: ManualClock
 ) -> None:
-    artifact = carol.artifact(PRESENTATION)
+    artifact = carol.ready_artifact(PRESENTATION)
     old = carol.export(artifact["id"], "pdf")
     old_html = carol.export(artifact["id"], "html")
     (old_file,) = timed.export_files(old["id"])
@@ -193,7 +188,7 @@ def test_a_link_handed_out_is_never_dead_on_arrival(
     api = make_api(clock=clock, embedded_worker=False, export_retention_seconds=DAY_SECONDS)
     erin = api.caller("erin")
     with api.worker():
-        export = erin.export(erin.artifact(PRESENTATION)["id"], "html")
+        export = erin.export(erin.ready_artifact(PRESENTATION)["id"], "html")
     clock.advance(DAY_SECONDS + 1)
     assert api.export_files(export["id"]) != []
 

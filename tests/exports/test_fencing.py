@@ -17,7 +17,8 @@ import pytest
 
 from nxdocs.artifacts.model import READY
 from nxdocs.artifacts.store import NewArtifact
-from nxdocs.exports.store import ExportFile, Quota
+from nxdocs.exports.quota import Quota
+from nxdocs.exports.store import ExportFile
 from nxdocs.generate import GeneratedArtifact
 from nxdocs.jobs.errors import LeaseLostError
 from nxdocs.jobs.execute import RunningJob

@@ -12,26 +12,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.exports import (
-    CONTENT_TYPES,
-    FORMATS,
+from tests.support.api import Caller, MakeApi, ServedApi
+from tests.support.export_samples import (
     PNG_DPI,
     PRESENTATION,
     REGIONAL_BULLETS,
     SAMPLES,
-    Caller,
-    ExportApi,
-    MakeApi,
     Sample,
     SamplePage,
-    assert_hosted_export,
     expected_pixels,
-    html_pages,
-    in_order,
-    pdf_pages,
-    png_pages,
-    pptx_slides,
 )
+from tests.support.exports import CONTENT_TYPES, FORMATS, assert_hosted_export
+from tests.support.file_readers import html_pages, in_order, pdf_pages, png_pages, pptx_slides
 from tests.support.waiting import wait_until
 
 
@@ -81,14 +73,14 @@ def check_file(fmt: str, data: bytes, kind: str, pages: list[SamplePage]) -> Non
 
 @pytest.mark.parametrize("kind", ["presentation", "document"])
 def test_every_page_of_both_samples_in_every_format(
-    api: ExportApi,
+    api: ServedApi,
     alice: Caller,
     anonymous: httpx.Client,
     subtests: pytest.Subtests,
     kind: str,
 ) -> None:
     sample: Sample = SAMPLES[kind]
-    artifact = alice.artifact(sample)
+    artifact = alice.ready_artifact(sample)
     assert artifact["page_count"] == len(sample.pages)
 
     for fmt in FORMATS:
@@ -116,9 +108,9 @@ def test_every_page_of_both_samples_in_every_format(
 
 
 def test_pages_two_and_four_only_in_every_format(
-    api: ExportApi, alice: Caller, anonymous: httpx.Client, subtests: pytest.Subtests
+    api: ServedApi, alice: Caller, anonymous: httpx.Client, subtests: pytest.Subtests
 ) -> None:
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
     chosen = [PRESENTATION.pages[1], PRESENTATION.pages[3]]
 
     for fmt in FORMATS:
@@ -136,7 +128,9 @@ def test_pages_two_and_four_only_in_every_format(
 def test_png_progress_is_reported_page_by_page_while_it_renders(make_api: MakeApi) -> None:
     api = make_api(png_dpi=100)
     alice = api.caller("alice")
-    deck = alice.artifact({"prompt": "Launch plan: goals, market and risks", "page_count": 50})
+    deck = alice.ready_artifact(
+        {"prompt": "Launch plan: goals, market and risks", "page_count": 50}
+    )
     assert deck["page_count"] == 50
 
     created = alice.export_async(deck["id"], "png")

@@ -14,23 +14,18 @@ import httpx
 import pytest
 
 from nxdocs.db.schema import exports
+from tests.support.api import Caller, MakeApi, ServedApi
 from tests.support.clock import ManualClock
-from tests.support.exports import (
-    NOT_FOUND,
-    PRESENTATION,
-    Caller,
-    ExportApi,
-    MakeApi,
-    assert_hosted_export,
-    timestamp_ms,
-)
+from tests.support.contract import NOT_FOUND, timestamp_ms
+from tests.support.export_samples import PRESENTATION
+from tests.support.exports import assert_hosted_export
 from tests.support.waiting import wait_until
 
 
 def test_async_create_answers_202_processing_and_the_job_names_the_export(
-    api: ExportApi, alice: Caller
+    api: ServedApi, alice: Caller
 ) -> None:
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
 
     created = alice.export_async(artifact["id"], "pdf")
 
@@ -54,8 +49,8 @@ def test_async_create_answers_202_processing_and_the_job_names_the_export(
     assert export["pages_exported"] == 10
 
 
-def test_sync_create_answers_201_with_the_finished_export(api: ExportApi, alice: Caller) -> None:
-    artifact = alice.artifact(PRESENTATION)
+def test_sync_create_answers_201_with_the_finished_export(api: ServedApi, alice: Caller) -> None:
+    artifact = alice.ready_artifact(PRESENTATION)
 
     response = alice.post("/v1/exports", json={"artifact_id": artifact["id"], "format": "html"})
 
@@ -72,7 +67,7 @@ def test_sync_create_answers_202_when_the_bounded_wait_runs_out(make_api: MakeAp
     # No worker runs until the block below, so the job cannot finish within the wait.
     api = make_api(sync_wait_seconds=0, embedded_worker=False)
     alice = api.caller("alice")
-    artifact = alice.artifact(PRESENTATION, wait=False)
+    artifact = alice.create(PRESENTATION)
 
     response = alice.post("/v1/exports", json={"artifact_id": artifact["id"], "format": "pptx"})
 
@@ -88,7 +83,7 @@ def test_sync_create_answers_202_when_the_bounded_wait_runs_out(make_api: MakeAp
 
 
 def test_another_owner_cannot_see_an_export(alice: Caller, bob: Caller) -> None:
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
     export = alice.export(artifact["id"], "html")
 
     for path in (f"/v1/exports/{export['id']}", f"/v1/jobs/{export['job_id']}"):
@@ -100,9 +95,9 @@ def test_another_owner_cannot_see_an_export(alice: Caller, bob: Caller) -> None:
 
 @pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 def test_google_slides_without_a_google_account_fails_as_data(
-    api: ExportApi, alice: Caller, sync: bool
+    api: ServedApi, alice: Caller, sync: bool
 ) -> None:
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
     body = {"artifact_id": artifact["id"], "format": "google-slides"}
 
     response = alice.post("/v1/exports" if sync else "/v1/exports/async", json=body)
@@ -149,9 +144,9 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
 
 
 def test_bad_input_is_a_clean_400_and_creates_nothing(
-    api: ExportApi, alice: Caller, subtests: pytest.Subtests
+    api: ServedApi, alice: Caller, subtests: pytest.Subtests
 ) -> None:
-    artifact = alice.artifact(PRESENTATION)  # 10 slides
+    artifact = alice.ready_artifact(PRESENTATION)  # 10 slides
     before = api.counts()
 
     for name, change, field in BAD_BODIES:
@@ -173,9 +168,9 @@ def test_bad_input_is_a_clean_400_and_creates_nothing(
 
 
 def test_unknown_or_foreign_artifacts_are_404_and_create_nothing(
-    api: ExportApi, alice: Caller, bob: Caller
+    api: ServedApi, alice: Caller, bob: Caller
 ) -> None:
-    bobs = bob.artifact(PRESENTATION)
+    bobs = bob.ready_artifact(PRESENTATION)
     before = api.counts()
 
     for artifact_id in (bobs["id"], "doc_doesnotexist"):
@@ -211,7 +206,7 @@ def test_me_counts_the_exports_created_this_month(make_api: MakeApi) -> None:
         0,
         1000,
     )
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
 
     alice.export(artifact["id"], "pptx")
     alice.finished_job(alice.export_async(artifact["id"], "html")["job_id"])
@@ -236,7 +231,7 @@ def test_the_monthly_export_limit_answers_429_and_creates_nothing(make_api: Make
     clock = ManualClock(ms("2026-06-30T23:50:00"))
     api = make_api(clock=clock, monthly_export_limit=1)
     alice, bob = api.caller("alice"), api.caller("bob")
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
     alice.export(artifact["id"], "html")
     before = api.counts()
 
@@ -248,7 +243,7 @@ def test_the_monthly_export_limit_answers_429_and_creates_nothing(make_api: Make
     assert api.counts() == before
     assert (quota(alice)["document_export_used"], quota(alice)["document_export_limit"]) == (1, 1)
     # The limit is per owner, and per calendar month.
-    bob.export(bob.artifact(PRESENTATION)["id"], "html")
+    bob.export(bob.ready_artifact(PRESENTATION)["id"], "html")
     clock.advance(11 * 60)
     alice.export(artifact["id"], "html")
     assert quota(alice)["document_export_used"] == 1
@@ -258,7 +253,7 @@ def test_the_monthly_export_limit_answers_429_and_creates_nothing(make_api: Make
 def test_the_quota_429_says_when_to_retry(make_api: MakeApi) -> None:
     api = make_api(monthly_export_limit=0)
     alice = api.caller("alice")
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
 
     response = alice.post("/v1/exports", json={"artifact_id": artifact["id"], "format": "pdf"})
 
@@ -269,7 +264,7 @@ def test_the_quota_429_says_when_to_retry(make_api: MakeApi) -> None:
 def test_parallel_creates_cannot_overrun_the_monthly_limit(make_api: MakeApi) -> None:
     api = make_api(monthly_export_limit=1)
     alice = api.caller("alice")
-    artifact = alice.artifact(PRESENTATION)
+    artifact = alice.ready_artifact(PRESENTATION)
     body = {"artifact_id": artifact["id"], "format": "html"}
 
     together = threading.Barrier(8)
@@ -288,7 +283,7 @@ def test_parallel_creates_cannot_overrun_the_monthly_limit(make_api: MakeApi) ->
 def test_pages_beyond_an_artifact_still_generating_fail_in_the_job(make_api: MakeApi) -> None:
     api = make_api(embedded_worker=False)
     alice = api.caller("alice")
-    artifact = alice.artifact(PRESENTATION, wait=False)  # no worker yet: still generating
+    artifact = alice.create(PRESENTATION)  # no worker yet: still generating
 
     created = alice.export_async(artifact["id"], "pdf", pages=[3, 12])
     with api.worker():

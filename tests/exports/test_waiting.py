@@ -14,15 +14,10 @@ import httpx
 import pytest
 
 from nxdocs.db.schema import exports
+from tests.support.api import Caller, MakeApi, ServedApi
 from tests.support.chat_server import ChatServer, Reply
-from tests.support.exports import (
-    Caller,
-    ExportApi,
-    MakeApi,
-    assert_hosted_export,
-    in_order,
-    pdf_pages,
-)
+from tests.support.exports import assert_hosted_export
+from tests.support.file_readers import in_order, pdf_pages
 from tests.support.waiting import wait_until
 
 PROMPT = {"prompt": "Coffee: beans, roasting and brewing", "page_count": 3}
@@ -44,10 +39,10 @@ def llm_document(pages: int) -> dict[str, Any]:
     }
 
 
-def held_export(api: ExportApi, alice: Caller, chat: ChatServer) -> tuple[str, dict[str, Any]]:
+def held_export(api: ServedApi, alice: Caller, chat: ChatServer) -> tuple[str, dict[str, Any]]:
     """An artifact whose generation is held at the chat server, and an export of it whose
     job is running: claimed, and waiting for the artifact."""
-    artifact = alice.artifact(PROMPT, wait=False)
+    artifact = alice.create(PROMPT)
     wait_until(lambda: len(chat.received) == 1)  # the generation is in flight, held
     created = alice.export_async(artifact["id"], "pdf")
     assert_hosted_export(created, "processing")
@@ -120,7 +115,7 @@ def test_a_waiting_export_does_not_hold_up_the_artifact_it_waits_for(
     chat.script(replace(Reply(status=503, body=b"{}"), hang=True), Reply.document(llm_document(3)))
     api = make_api(llm=chat, worker_concurrency=1, artifact_wait_seconds=2)
     alice = api.caller("alice")
-    artifact = alice.artifact(PROMPT, wait=False)
+    artifact = alice.create(PROMPT)
     wait_until(lambda: len(chat.received) == 1)
     created = alice.export_async(artifact["id"], "html")
 

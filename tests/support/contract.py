@@ -1,4 +1,4 @@
-"""Checks of responses against the JSON Schemas written from the contract page.
+"""What the contract page fixes: the JSON Schemas, the timestamp format, the 404 body.
 
 `check_response` is installed as an httpx response hook on every client the
 suite uses, so each job response and each error body is validated, whatever
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,17 @@ _DIR = Path(__file__).resolve().parent.parent / "contract"
 JOB_SCHEMA = json.loads((_DIR / "job.schema.json").read_text())
 ERROR_SCHEMA = json.loads((_DIR / "error.schema.json").read_text())
 _JOB_PATH = re.compile(r"^/v1/jobs/[^/]+$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+"""A contract timestamp: `2026-01-15T10:30:00.000Z`, milliseconds, UTC."""
+NOT_FOUND = {"error": {"code": "NOT_FOUND", "message": "The requested resource was not found."}}
+"""The documented body of every 404: an unknown id and another owner's look the same."""
+
+
+def timestamp_ms(text: str) -> int:
+    """A contract timestamp as milliseconds since the epoch; fails the test if malformed."""
+    assert TIMESTAMP.fullmatch(text), text
+    parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return round(parsed.timestamp() * 1000)
 
 
 def validate_job(body: Any) -> None:

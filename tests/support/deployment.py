@@ -14,15 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from nxdocs.db.schema import jobs
-from tests.acceptance.test_worker_processes import BASE_SETTINGS, NXDOCS_WORKER, Child, Children
-from tests.support.process import Served, child_env, nxdocs
+from tests.support.process import Served, child_env, nxdocs, nxdocs_serve
 from tests.support.waiting import wait_until
+from tests.support.worker_processes import (
+    BASE_SETTINGS,
+    NXDOCS_WORKER,
+    WorkerProcess,
+    WorkerProcesses,
+)
 
 HTTP_TIMEOUT = 30.0
 
@@ -66,18 +71,12 @@ class Site:
         return settings_env(self.database_url, self.data_dir)
 
 
-def start_workers(children: Children, count: int, **extra: float | int | str) -> list[Child]:
+def start_workers(
+    children: WorkerProcesses, count: int, **extra: float | int | str
+) -> list[WorkerProcess]:
     workers = [children.start(NXDOCS_WORKER, **{**SETTINGS, **extra}) for _ in range(count)]
     children.wait_started(*workers)
     return workers
-
-
-class LoggedProcess(Protocol):
-    """A child process whose stdout and stderr go to one file (`Child` of the worker tests)."""
-
-    name: str
-    process: subprocess.Popen[Any]
-    output: Path
 
 
 @dataclass
@@ -85,7 +84,7 @@ class Deployment:
     """One `nxdocs serve` and any `nxdocs worker` processes on one database."""
 
     served: Served
-    workers: list[LoggedProcess]
+    workers: list[WorkerProcess]
     key: str
 
     def processes(self) -> list[tuple[str, subprocess.Popen[Any], Path]]:
@@ -131,6 +130,17 @@ def killed_on_failure(served: Served) -> Iterator[None]:
     except BaseException:
         served.process.kill()
         raise
+
+
+@contextmanager
+def api_only(site: Site) -> Iterator[Deployment]:
+    """`nxdocs serve --no-worker` on the site, killed at once if the block fails; no workers
+    yet (add them to `workers`)."""
+    with (
+        nxdocs_serve(site.tmp_path, site.env(), "--no-worker") as served,
+        killed_on_failure(served),
+    ):
+        yield Deployment(served, [], site.key)
 
 
 def count_states(reads: sa.Engine, job_ids: list[str]) -> dict[str, int] | None:
