@@ -405,7 +405,9 @@ def measure_memory(
     """Idle RSS before the first export (kB), a point after every batch, failed exports."""
     with tempfile.TemporaryDirectory(prefix="nxdocs-bench-export-") as tmp:
         data_dir = Path(tmp) / "data"
-        settings = Settings(data_dir=data_dir, monthly_export_limit=1_000_000)
+        settings = Settings(
+            data_dir=data_dir, monthly_export_limit=1_000_000, max_active_jobs_per_owner=0
+        )
         system = build_system(settings)  # migrates the fresh database
         reads = sa.create_engine(settings.resolved_database_url())  # takes no write lock
         try:

@@ -70,6 +70,9 @@ def workers(
         NXDOCS_WORKER_CONCURRENCY=str(args.concurrency),
         NXDOCS_POLL_INTERVAL_SECONDS=str(args.poll_interval),
         NXDOCS_LOG_LEVEL="info",
+        # One owner's no-op jobs: the fair claim still runs, without its cap,
+        # so every slot counts (the cap would hold one back for other owners).
+        NXDOCS_MAX_RUNNING_PER_OWNER="0",
     )
     processes: list[subprocess.Popen[bytes]] = []
     outputs = [logs / f"worker{index}.log" for index in range(args.workers)]
@@ -149,7 +152,8 @@ def percentile(ordered: list[int], fraction: float) -> float:
 
 
 def run_backend(name: str, database_url: str, args: argparse.Namespace) -> Result:
-    system = build_system(Settings(database_url=database_url))  # migrates the fresh database
+    # Migrates the fresh database; one owner enqueues every job, past the default cap.
+    system = build_system(Settings(database_url=database_url, max_active_jobs_per_owner=0))
     # The System's SQLite engine opens even reads with BEGIN IMMEDIATE; the poll must
     # not take the write lock from the workers it is timing.
     reads = sa.create_engine(database_url)

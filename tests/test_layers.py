@@ -17,6 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "nxdocs"
 
 RANKS = {
+    "__main__": 11,  # `python -m nxdocs`
     "cli": 10,  # commands; builds a System and runs it
     "cli_options": 9,  # the CLI's flags, generated from Settings
     "api": 8,  # HTTP: routes, middleware, error mapping, OpenAPI

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, NoReturn
@@ -18,7 +20,7 @@ from nxdocs.cli_options import with_settings
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import upgrade
-from nxdocs.jobs.runner import SupervisedWorker
+from nxdocs.jobs.runner import SupervisedWorker, WorkerProcess, exit_with_parent
 from nxdocs.logs import configure_logging
 from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
 from nxdocs.settings import Scope, Settings
@@ -56,7 +58,7 @@ def serve(
             highlight=False,
         )
         uvicorn.run(
-            create_app(system, embedded_worker=not no_worker),
+            create_app(system, embedded_worker=False if no_worker else _worker_process(settings)),
             host=settings.host,
             port=settings.port,
             log_level="warning",
@@ -74,10 +76,19 @@ def worker(settings: Settings) -> None:
         run_worker_until_signalled(system)
 
 
+def _worker_process(settings: Settings) -> WorkerProcess:
+    """`nxdocs worker` with these settings, as the serving process's child."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
+    env.update(settings.as_environment())
+    command = [sys.executable, "-m", "nxdocs", "worker"]
+    return WorkerProcess(command, env, settings.shutdown_grace_seconds)
+
+
 def run_worker_until_signalled(system: System) -> None:
     """Run a supervised worker in this thread; SIGTERM/SIGINT start its graceful shutdown."""
     stop = threading.Event()
     job_worker = system.worker()
+    exit_with_parent(stop, job_worker.stop_waiting)
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()

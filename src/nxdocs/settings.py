@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     worker_concurrency: Annotated[int, Scope.WORKER] = Field(
         default=4, ge=1, le=64, description="Jobs run at once per worker process."
     )
+    max_running_per_owner: Annotated[int | None, Scope.WORKER] = Field(
+        default=None,
+        ge=0,
+        description="Jobs of one owner a worker process runs at once "
+        "(default: all slots but one; 0: no limit).",
+    )
     lease_seconds: Annotated[float, Scope.WORKER] = Field(
         default=30.0, gt=0, description="A claimed job's lease; heartbeats renew it every third."
     )
@@ -106,6 +112,11 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: Annotated[int, Scope.API] = Field(
         default=200, ge=1, description="Requests allowed in a burst."
+    )
+    max_active_jobs_per_owner: Annotated[int, Scope.API] = Field(
+        default=1000,
+        ge=0,
+        description="Jobs one owner may have queued or running (429 beyond; 0: no limit).",
     )
     sync_wait_seconds: Annotated[float, Scope.API] = Field(
         default=60.0, ge=0, description="How long sync creates wait before answering 202."
@@ -187,6 +198,19 @@ class Settings(BaseSettings):
 
     def resolved_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the `NXDOCS_*` variables that give them back (for a
+        child process; secrets included, so never for logs or a command line)."""
+        variables = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            variables[f"NXDOCS_{name.upper()}"] = str(value)
+        return variables
 
     def database(self) -> Database:
         """The database, decided once from `resolved_database_url()`."""

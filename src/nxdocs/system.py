@@ -108,6 +108,7 @@ class System:
             shutdown_grace_seconds=s.shutdown_grace_seconds,
             policy=RetryPolicy(s.backoff_base_seconds, s.backoff_max_seconds),
             max_releases=s.max_releases,
+            max_running_per_owner=s.max_running_per_owner,
             timeouts={
                 ARTIFACT_CREATE: s.artifact_timeout_seconds,
                 EXPORT_RUN: s.export_timeout_seconds,
@@ -136,12 +137,13 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
     registry = HandlerRegistry()
     notifier: Notifier
     store: JobStore
+    active = settings.max_active_jobs_per_owner
     if database.backend is Backend.SQLITE:
-        notifier = InProcessNotifier(engine)
-        store = SqliteJobStore(engine, clock, notifier, registry)
+        notifier = InProcessNotifier(engine, watch=database.sqlite_path)
+        store = SqliteJobStore(engine, clock, notifier, registry, max_active_per_owner=active)
     else:
         notifier = PostgresNotifier(database.url, engine)
-        store = PostgresJobStore(engine, clock, notifier, registry)
+        store = PostgresJobStore(engine, clock, notifier, registry, max_active_per_owner=active)
     artifacts = ArtifactStore(store, clock, settings.max_attempts)
     exports = ExportStore(store, clock, settings.max_attempts)
     blobs = LocalBlobStore(settings.data_dir / "files")

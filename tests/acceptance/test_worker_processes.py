@@ -41,9 +41,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def db(database_url: str, tmp_path: Path) -> Iterator[System]:
     """The test's own view of the database: migrated, with the scripted handlers' tables."""
-    system = build_system(
-        Settings(database_url=database_url, data_dir=tmp_path / "data", max_attempts=MAX_ATTEMPTS)
+    # One owner enqueues thousands of jobs here, past the default cap on active jobs.
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        max_attempts=MAX_ATTEMPTS,
+        max_active_jobs_per_owner=0,
     )
+    system = build_system(settings)
     create_tables(system)
     yield system
     system.close()

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from nxdocs.artifacts.model import READY
-from nxdocs.artifacts.store import NewArtifact
 from nxdocs.exports.quota import Quota
 from nxdocs.exports.store import ExportFile
 from nxdocs.generate import GeneratedArtifact
@@ -25,6 +24,7 @@ from nxdocs.jobs.execute import RunningJob
 from nxdocs.settings import Settings
 from nxdocs.storage.blobs import LocalBlobStore
 from nxdocs.system import System, build_system
+from tests.support.artifacts import stored_artifact
 from tests.support.jobs import set_row
 
 LEASE = 30.0
@@ -65,21 +65,7 @@ class PausedBeforeItsWrite(RunningJob):
 
 
 def new_artifact(system: System, owner: str) -> str:
-    created = system.artifacts.create(
-        NewArtifact(
-            owner_id=owner,
-            name="Fencing",
-            type="presentation",
-            prompt=None,
-            content=CONTENT,
-            page_count=None,
-            brand_id=None,
-            theme_id=None,
-            ai_instruction=None,
-            named_by_client=True,
-        )
-    )
-    return created.id
+    return stored_artifact(system, owner, "Fencing", CONTENT)
 
 
 def test_a_stale_artifact_attempt_cannot_replace_the_pages(real: System) -> None:

@@ -317,18 +317,26 @@ def test_terminal_state_and_resource_write_commit_together(system: System, owner
     assert state_of(system, job_id)["state"] == "running"
 
 
-def test_claiming_reads_an_index_not_the_table(system: System) -> None:
-    """The claim query's plan names the partial index on claimable rows."""
+_PARTIAL_INDEXES = ("ix_jobs_queued_by_owner", "ix_jobs_leases")
+
+
+def test_claiming_reads_indexes_not_the_table(system: System) -> None:
+    """The claim statement's plan reads queued jobs through their partial index
+    and scans no table whole, however many finished jobs it holds."""
+    params = {"worker_id": "w1", "limit": 4, "lease_ms": 1000, "per_owner": 3}
+    statement = system.store.claim_sql.text
     with system.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
-            plan = connection.exec_driver_sql(
-                "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' "
-                "AND run_at <= 0 ORDER BY run_at LIMIT 1"
-            ).all()
+            plan = connection.execute(sa.text(f"EXPLAIN QUERY PLAN {statement}"), params).all()
+            steps = [str(row[3]) for row in plan]
+            # A SCAN walks a whole table or index; only the partial indexes,
+            # which hold just the queued or the running jobs, may be walked.
+            jobs_scans = [s for s in steps if s.split()[:2] in (["SCAN", "jobs"], ["SCAN", "j"])]
+            whole_scans = [s for s in jobs_scans if not any(i in s for i in _PARTIAL_INDEXES)]
         else:
             connection.exec_driver_sql("SET enable_seqscan = off")
-            plan = connection.exec_driver_sql(
-                "EXPLAIN SELECT id FROM jobs WHERE state = 'queued' "
-                "AND run_at <= 0 ORDER BY run_at LIMIT 1"
-            ).all()
-    assert "ix_jobs_claimable" in " ".join(str(part) for row in plan for part in row)
+            plan = connection.execute(sa.text(f"EXPLAIN {statement}"), params).all()
+            steps = [str(row[0]) for row in plan]
+            whole_scans = [s for s in steps if "Seq Scan" in s]
+    assert any("ix_jobs_queued_by_owner" in step for step in steps), steps
+    assert whole_scans == [], steps

@@ -184,6 +184,7 @@ def test_cached_bodies_hold_only_their_own_bytes() -> None:
 def test_rows_read_from_the_database_are_cached_compactly(system: System) -> None:
     """The same through the real reader of each database: no driver buffer stays behind."""
     owner_id = system.keys.create("memory").owner_id
+    system.store.max_active_per_owner = 0  # one owner's thousands of jobs
     job_ids = [new_id("job") for _ in range(ENTRIES)]
     with system.engine.begin() as connection:
         for job_id in job_ids:

@@ -10,6 +10,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from nxdocs.artifacts.store import NewArtifact
+from nxdocs.system import System
 from tests.support.contract import timestamp_ms
 
 HOSTED_FIELDS = (
@@ -63,3 +65,22 @@ def assert_hosted_artifact(body: dict[str, Any], status: str) -> None:
     if status == "generating":
         assert body["page_count"] is None
         assert body["error"] is None
+
+
+def stored_artifact(system: System, owner: str, name: str, content: str) -> str:
+    """An artifact made from Markdown straight through the store (its job queued); its id."""
+    created = system.artifacts.create(
+        NewArtifact(
+            owner_id=owner,
+            name=name,
+            type="presentation",
+            prompt=None,
+            content=content,
+            page_count=None,
+            brand_id=None,
+            theme_id=None,
+            ai_instruction=None,
+            named_by_client=True,
+        )
+    )
+    return created.id

@@ -38,10 +38,12 @@ from nxdocs.api.readiness import DatabaseProbe, Readiness
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
-from nxdocs.jobs.runner import WorkerThread
+from nxdocs.jobs.runner import EmbeddedWorker, WorkerThread
 from nxdocs.poll.waiter import JobWaiter
 from nxdocs.system import System
 
+# The /v1 paths that need no key (see `AuthMiddleware`): "/v1/health" exactly,
+# and every path under "/v1/files/" (downloads carry a signature instead).
 PUBLIC_PREFIXES = ("/v1/health", "/v1/files/")
 
 
@@ -56,19 +58,25 @@ class NxdocsApp:
         await self._stack(scope, receive, send)
 
 
-def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
-    """The API for `system`; with `embedded_worker`, it also runs jobs in-process."""
+def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True) -> NxdocsApp:
+    """The API for `system`, and the worker it runs beside itself while it serves:
+    True for a worker thread in this process, False for none, or one given
+    (`nxdocs serve` gives a `WorkerProcess`)."""
     reader, cache = system.poll_path()
     settings = system.settings
-    readiness = Readiness(DatabaseProbe(system.engine, system.database), embedded_worker)
+    runs_worker = embedded_worker is not False
+    readiness = Readiness(DatabaseProbe(system.engine, system.database), runs_worker)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await reader.open()
         system.start_listening()
-        worker = None
-        if embedded_worker:
+        worker: EmbeddedWorker | None = None
+        if embedded_worker is True:
             worker = WorkerThread(system.worker())
+        elif embedded_worker is not False:
+            worker = embedded_worker
+        if worker is not None:
             worker.start()
             readiness.worker = worker
         try:
@@ -99,11 +107,11 @@ def create_app(system: System, *, embedded_worker: bool = True) -> NxdocsApp:
         ),
         readiness=readiness,
         metrics=metrics_registry(
-            cache, (lambda: readiness.worker_state() == "ok") if embedded_worker else None
+            cache, (lambda: readiness.worker_state() == "ok") if runs_worker else None
         ),
     ).install(api)
     install_error_handlers(api)
-    install_openapi(api)
+    install_openapi(api, public_prefixes=PUBLIC_PREFIXES)
     for router in (
         health.router,
         ready.router,

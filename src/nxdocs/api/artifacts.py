@@ -12,21 +12,40 @@ from nxdocs.api.deps import After, ArtifactId, Limit, Owner, SystemDep, WaiterDe
 from nxdocs.api.errors import NotFoundError
 from nxdocs.api.json_body import StrictJsonRoute
 from nxdocs.api.lists import list_object
+from nxdocs.api.objects import ArtifactDeleted, ArtifactList, ArtifactObject
+from nxdocs.api.openapi import AUTHED, BAD_QUERY, JSON_BODY, NOT_FOUND, ok
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.artifacts.model import GENERATING, Artifact, ArtifactCreate
 from nxdocs.artifacts.requests import new_artifact
 from nxdocs.system import System
 
-router = APIRouter(prefix="/v1/artifacts", tags=["artifacts"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1/artifacts", tags=["artifacts"], route_class=StrictJsonRoute, responses=AUTHED
+)
+_STARTED = ok(ArtifactObject, "Generating; follow its `job_id`.")
 
 
-@router.post("/async", status_code=202, summary="Create an artifact in the background")
+@router.post(
+    "/async",
+    status_code=202,
+    summary="Create an artifact in the background",
+    responses={202: _STARTED, **JSON_BODY},
+)
 async def create_artifact_async(body: ArtifactCreate, owner: Owner, system: SystemDep) -> Response:
     artifact = await run_in_threadpool(_create, system, owner, body)
     return OrjsonResponse(artifact.to_api(), status_code=202)
 
 
-@router.post("", status_code=201, summary="Create an artifact and wait for it")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create an artifact and wait for it",
+    responses={
+        201: ok(ArtifactObject, "Ready, or failed with its `error`."),
+        202: _STARTED,
+        **JSON_BODY,
+    },
+)
 async def create_artifact(
     body: ArtifactCreate, owner: Owner, system: SystemDep, waiter: WaiterDep
 ) -> Response:
@@ -40,12 +59,22 @@ async def create_artifact(
     return OrjsonResponse(shown.to_api(), status_code=201 if finished else 202)
 
 
-@router.get("/{id}", summary="Get an artifact")
+@router.get(
+    "/{id}",
+    summary="Get an artifact",
+    response_model=None,
+    responses={200: ok(ArtifactObject, "The artifact."), **NOT_FOUND},
+)
 def get_artifact(artifact_id: ArtifactId, owner: Owner, system: SystemDep) -> dict[str, Any]:
     return _owned(system, owner, artifact_id).to_api()
 
 
-@router.get("", summary="List artifacts, newest first")
+@router.get(
+    "",
+    summary="List artifacts, newest first",
+    response_model=None,
+    responses={200: ok(ArtifactList, "One page of artifacts."), **BAD_QUERY},
+)
 def list_artifacts(
     owner: Owner, system: SystemDep, limit: Limit = 20, after: After = None
 ) -> dict[str, Any]:
@@ -54,10 +83,16 @@ def list_artifacts(
     )
 
 
-@router.delete("/{id}", summary="Delete an artifact")
+@router.delete(
+    "/{id}",
+    summary="Delete an artifact",
+    response_model=None,
+    responses={200: ok(ArtifactDeleted, "Deleted."), **NOT_FOUND},
+)
 def delete_artifact(artifact_id: ArtifactId, owner: Owner, system: SystemDep) -> dict[str, Any]:
-    """The artifact is gone (404 from now on); its jobs keep answering."""
-    if not system.artifacts.delete(owner, artifact_id):
+    """The artifact is gone (404 from now on), and so are its exports (404) and
+    their files (links answer 410); its jobs and theirs keep answering."""
+    if not system.exports.delete_artifact(system.artifacts, system.blobs, owner, artifact_id):
         raise NotFoundError()
     return {"id": artifact_id, "object": "artifact", "deleted": True}
 

@@ -53,15 +53,20 @@ class Authenticator:
 
 
 class AuthMiddleware:
+    """`public_prefixes` names what needs no key: an entry ending in "/" is a
+    folder (every path under it is public), any other entry one exact path
+    (so "/v1/health" does not make "/v1/healthz" or "/v1/health/x" public)."""
+
     def __init__(
         self, app: ASGIApp, authenticator: Authenticator, public_prefixes: Collection[str]
     ) -> None:
         self.app = app
         self.authenticator = authenticator
-        self.public_prefixes = tuple(public_prefixes)
+        self.public_paths = frozenset(path for path in public_prefixes if not path.endswith("/"))
+        self.public_folders = tuple(path for path in public_prefixes if path.endswith("/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _needs_auth(scope["path"], self.public_prefixes):
+        if scope["type"] != "http" or not self._needs_auth(scope["path"]):
             await self.app(scope, receive, send)
             return
         owner_id = await self.authenticator.admit(scope, receive, send)
@@ -70,9 +75,10 @@ class AuthMiddleware:
         scope.setdefault("state", {})["owner_id"] = owner_id
         await self.app(scope, receive, send)
 
-
-def _needs_auth(path: str, public_prefixes: tuple[str, ...]) -> bool:
-    return (path == "/v1" or path.startswith("/v1/")) and not path.startswith(public_prefixes)
+    def _needs_auth(self, path: str) -> bool:
+        if not (path == "/v1" or path.startswith("/v1/")):
+            return False
+        return path not in self.public_paths and not path.startswith(self.public_folders)
 
 
 def _bearer_token(scope: Scope) -> str | None:

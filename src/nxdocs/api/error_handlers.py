@@ -8,12 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from nxdocs.api.errors import (
     ApiError,
     InternalError,
     MethodNotAllowedError,
     NotFoundError,
+    RateLimitedError,
     ValidationFailedError,
     invalid,
 )
@@ -21,13 +23,17 @@ from nxdocs.api.responses import error_response
 from nxdocs.api.unavailable import unavailable_response
 from nxdocs.artifacts.requests import FieldError
 from nxdocs.db.outage import is_outage
+from nxdocs.jobs.store import TooManyActiveJobsError
 
+# Jobs take seconds to minutes: a few seconds is the soonest a slot may free up.
+_BUSY_RETRY_AFTER_SECONDS = 5
 _BY_STATUS: dict[int, type[ApiError]] = {404: NotFoundError, 405: MethodNotAllowedError}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(FieldError, _field_error)
+    app.add_exception_handler(TooManyActiveJobsError, _too_many_jobs)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Starlette renders this for any other exception and then re-raises it;
@@ -45,20 +51,44 @@ async def _field_error(_request: Request, exc: Exception) -> Response:
     return error_response(invalid(exc.field, exc.message))
 
 
+async def _too_many_jobs(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyActiveJobsError)
+    error = RateLimitedError(
+        f"{exc.limit} jobs of yours are queued or running, the most allowed; "
+        "retry when some have finished."
+    )
+    return error_response(error, {"Retry-After": str(_BUSY_RETRY_AFTER_SECONDS)})
+
+
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = [{"field": _field(error), "message": _message(error)} for error in exc.errors()]
     return error_response(ValidationFailedError(details=details))
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error_class = _BY_STATUS.get(exc.status_code)
     if error_class is not None:
-        return error_response(error_class(), dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return error_response(error_class(), headers)
     error = ApiError(str(exc.detail))
     error.status, error.code = exc.status_code, "HTTP_ERROR"
     return error_response(error)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path: Starlette's 405 names only the
+    first route's (`GET` for a path that also takes `DELETE`)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": ""})
+            if match != Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> Response:

@@ -11,6 +11,8 @@ from starlette.responses import Response
 from nxdocs.api.deps import ExportId, LinksDep, Owner, SystemDep, WaiterDep
 from nxdocs.api.errors import NotFoundError, RateLimitedError
 from nxdocs.api.json_body import StrictJsonRoute
+from nxdocs.api.objects import ExportObject
+from nxdocs.api.openapi import AUTHED, JSON_BODY, NOT_FOUND, ok
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.exports.model import PROCESSING, Export, ExportCreate
@@ -18,10 +20,27 @@ from nxdocs.exports.quota import Quota, QuotaExceededError
 from nxdocs.exports.requests import check_pages
 from nxdocs.system import System
 
-router = APIRouter(prefix="/v1/exports", tags=["exports"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/v1/exports", tags=["exports"], route_class=StrictJsonRoute, responses=AUTHED
+)
+_STARTED = ok(ExportObject, "Processing; follow its `job_id`.")
+_CREATE_ERRORS = {
+    **JSON_BODY,
+    **NOT_FOUND,
+    429: {
+        **AUTHED[429],
+        "description": "Over the request rate, or the monthly export limit is used up "
+        "(RATE_LIMITED).",
+    },
+}
 
 
-@router.post("/async", status_code=202, summary="Export an artifact in the background")
+@router.post(
+    "/async",
+    status_code=202,
+    summary="Export an artifact in the background",
+    responses={202: _STARTED, **_CREATE_ERRORS},
+)
 async def create_export_async(
     body: ExportCreate, owner: Owner, system: SystemDep, links: LinksDep
 ) -> Response:
@@ -29,7 +48,16 @@ async def create_export_async(
     return OrjsonResponse(_api(links, export), status_code=202)
 
 
-@router.post("", status_code=201, summary="Export an artifact and wait for the file")
+@router.post(
+    "",
+    status_code=201,
+    summary="Export an artifact and wait for the file",
+    responses={
+        201: ok(ExportObject, "Completed, or failed with its `error`."),
+        202: _STARTED,
+        **_CREATE_ERRORS,
+    },
+)
 async def create_export(
     body: ExportCreate, owner: Owner, system: SystemDep, waiter: WaiterDep, links: LinksDep
 ) -> Response:
@@ -44,7 +72,12 @@ async def create_export(
     return OrjsonResponse(body_out, status_code=201 if finished else 202)
 
 
-@router.get("/{id}", summary="Get an export (exports.get)")
+@router.get(
+    "/{id}",
+    summary="Get an export (exports.get)",
+    response_model=None,
+    responses={200: ok(ExportObject, "The export's latest state."), **NOT_FOUND},
+)
 def get_export(
     export_id: ExportId, owner: Owner, system: SystemDep, links: LinksDep
 ) -> dict[str, Any]:

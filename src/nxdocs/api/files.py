@@ -1,4 +1,11 @@
-"""`GET /v1/files/{export_id}/{file_name}`: downloads by signed link, without a key."""
+"""`GET /v1/files/{export_id}/{file_name}`: downloads by signed link, without a key.
+
+The file is streamed from the blob store in chunks, never read whole. Every
+download says `X-Content-Type-Options: nosniff`; the html file also carries a
+Content-Security-Policy that lets it draw itself (inline CSS, `data:` images
+and fonts, as `nxdocs.render.html` makes it) and nothing else: no script, no
+request anywhere, no form, no embedding, and a sandbox.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,29 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
 
 from nxdocs.api.deps import SignerDep, SystemDep
 from nxdocs.api.errors import ForbiddenError, GoneError, NotFoundError
+from nxdocs.api.openapi import DOWNLOAD
 from nxdocs.ids import is_id
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
+HTML_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox"
+)
+_NOT_KEPT = "The file is no longer kept; export the artifact again."
 
-@router.get("/{export_id}/{file_name}", summary="Download an export's file (signed link)")
+
+@router.get(
+    "/{export_id}/{file_name}",
+    summary="Download an export's file (signed link)",
+    response_class=Response,
+    responses=DOWNLOAD,
+)
 def download(
     export_id: str,
     file_name: str,
@@ -33,16 +53,33 @@ def download(
     if int(expires) < system.clock.now_ms():
         raise GoneError()
     export = system.exports.get(export_id)
-    if export is None or export.file_name != file_name:
+    if export is None:
+        # Only a completed export is ever signed for, and export rows are never
+        # removed: their artifact's deletion tombstones them, and `get` hides
+        # tombstones. A valid, unexpired signature for an export we cannot show
+        # was therefore issued for one that has since been deleted: 410, not 404.
+        raise GoneError("The export was deleted with its artifact.")
+    if export.file_name != file_name:
         raise NotFoundError()
-    data = system.blobs.read(export.file_key) if export.file_key else None
-    if data is None:
-        raise GoneError("The file is no longer kept; export the artifact again.")
+    blob = system.blobs.open(export.file_key) if export.file_key else None
+    if blob is None:
+        # Purged, or a file the store will not read (a symlink, no permission).
+        raise GoneError(_NOT_KEPT)
     disposition = (
         f"attachment; filename=\"{export.file_name}\"; filename*=UTF-8''{quote(export.file_name)}"
     )
-    return Response(
-        data,
+    headers = {
+        "Content-Disposition": disposition,
+        "Cache-Control": "private, no-store",
+        "Content-Length": str(blob.size),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if export.format == "html":
+        headers["Content-Security-Policy"] = HTML_CONTENT_SECURITY_POLICY
+    return StreamingResponse(
+        blob,
         media_type=export.content_type,
-        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
+        headers=headers,
+        # Closes the file even when the client leaves before the end.
+        background=BackgroundTask(blob.close),
     )

@@ -6,10 +6,15 @@ import time
 
 from fastapi import APIRouter
 
-router = APIRouter()
+from nxdocs.api.objects import Health
+from nxdocs.api.openapi import INTERNAL, ok
+
+router = APIRouter(tags=["health"])
+
+_RESPONSES = {200: ok(Health, "The process answers."), **INTERNAL}
 
 
-@router.get("/health", tags=["health"])
-@router.get("/v1/health", tags=["health"])
+@router.get("/health", response_model=None, responses=_RESPONSES)
+@router.get("/v1/health", response_model=None, responses=_RESPONSES)
 async def health() -> dict[str, object]:
     return {"ok": True, "service": "nxdocs", "timestamp": time.time_ns() // 1_000_000}

@@ -40,7 +40,7 @@ def parse_json(body: bytes, content_type: str | None) -> Any:
     except UnicodeDecodeError as exc:
         raise json.JSONDecodeError("The body is not valid UTF-8", "", exc.start) from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_number)
     except json.JSONDecodeError as exc:
         raise json.JSONDecodeError(exc.msg, "", exc.pos) from None
     except RecursionError:
@@ -125,6 +125,13 @@ def _charset(content_type: str | None) -> str | None:
     if charset is None:
         return None
     return charset.lower() if isinstance(charset, str) else "unreadable"
+
+
+def _number(text: str) -> float | int:
+    # JSON has one number type: `2.0` is the integer 2 (as JSON Schema's "integer"
+    # says), which strict integer fields would otherwise refuse.
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def _refuse_constant(name: str) -> Any:

@@ -8,13 +8,20 @@ from fastapi import APIRouter
 
 from nxdocs.api.deps import Owner, SystemDep
 from nxdocs.api.errors import NotFoundError
+from nxdocs.api.objects import UserObject
+from nxdocs.api.openapi import AUTHED, NOT_FOUND, ok
 from nxdocs.clock import format_timestamp
 from nxdocs.exports.quota import Quota
 
-router = APIRouter(prefix="/v1", tags=["account"])
+router = APIRouter(prefix="/v1", tags=["account"], responses=AUTHED)
 
 
-@router.get("/me", summary="The current user and quota")
+@router.get(
+    "/me",
+    summary="The current user and quota",
+    response_model=None,
+    responses={200: ok(UserObject, "The owner of the key."), **NOT_FOUND},
+)
 def me(owner: Owner, system: SystemDep) -> dict[str, Any]:
     profile = system.owners.get(owner)
     if profile is None:

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from starlette.responses import Response
 
 from nxdocs.api.deps import MetricsDep
+from nxdocs.api.openapi import INTERNAL
 from nxdocs.poll.cache import JobCache
 
 
@@ -46,7 +47,13 @@ router = APIRouter(tags=["health"])
     "/metrics",
     summary="Prometheus metrics of this process",
     response_class=Response,
-    responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+    responses={
+        200: {
+            "description": "Prometheus text format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **INTERNAL,
+    },
 )
 async def metrics(registry: MetricsDep) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,52 +1,132 @@
-"""OpenAPI entries for the routes that are plain Starlette routes (the poll path), and the 503.
+"""The OpenAPI document: what each route really answers, errors included.
 
-Every /v1 operation that reads the database can answer 503 SERVICE_UNAVAILABLE
-during an outage (`nxdocs.api.unavailable`); that response is added to each.
+Routes declare their bodies and errors with `responses=`, from the dicts
+below, one per kind of route (`AUTHED`, `NOT_FOUND`, `JSON_BODY`, ...); the
+response models are in `nxdocs.api.objects`. `install_openapi` then adds what
+no single route knows:
+
+- the poll route `GET /v1/jobs/{id}`, a plain ASGI route (`nxdocs.api.jobs`);
+- the bearer key on every /v1 operation behind `AuthMiddleware`;
+- 503 SERVICE_UNAVAILABLE on every operation that reads the database
+  (`nxdocs.api.unavailable`);
+- the request rules enforced outside the body models (`nxdocs.api.json_body`,
+  `nxdocs.artifacts.requests`);
+- and it drops FastAPI's 422: validation errors are 400 (`nxdocs.api.error_handlers`).
+
+`tests/api/test_schemathesis.py` fuzzes the app against this document.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from pydantic import TypeAdapter
+
+from nxdocs.api.objects import ErrorBody, JobObject
+from nxdocs.render.themes import BUILTIN_THEMES
+
+Responses = dict[int | str, dict[str, Any]]
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
 
 
-class ErrorObject(BaseModel):
-    code: str
-    message: str
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"model": ErrorBody, "description": description}
+    if headers:
+        response["headers"] = headers
+    return response
 
 
-class ErrorBody(BaseModel):
-    error: ErrorObject
+def ok(model: Any, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A 2xx response whose JSON body is `model`."""
+    response: dict[str, Any] = {"model": model, "description": description}
+    if headers:
+        response["headers"] = headers
+    return response
 
 
-class Progress(BaseModel):
-    done: int
-    total: int
+INTERNAL: Responses = {500: _error("A bug (INTERNAL_ERROR); the details are in the log.")}
+"""Any route: `CatchAllErrors` turns an unexpected exception into this."""
+
+AUTHED: Responses = {
+    401: _error(
+        "Authentication required or API key is invalid (UNAUTHORIZED).",
+        {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    ),
+    429: _error("Over the owner's request rate (RATE_LIMITED).", _RETRY_AFTER),
+    **INTERNAL,
+}
+"""Every /v1 route behind the key (`nxdocs.api.auth`)."""
+
+NOT_FOUND: Responses = {404: _error("The requested resource was not found.")}
+
+BAD_QUERY: Responses = {400: _error("A query parameter is invalid (VALIDATION_ERROR).")}
+
+JSON_BODY: Responses = {
+    400: _error("Request validation failed (VALIDATION_ERROR); `details` names the fields."),
+    413: _error("The body is over the size limit (PAYLOAD_TOO_LARGE)."),
+    415: _error("The body is not `application/json` (UNSUPPORTED_MEDIA_TYPE)."),
+}
+"""Routes that take a JSON body (`nxdocs.api.body_limits`, `nxdocs.api.json_body`)."""
+
+_EXPORT_MEDIA_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/zip",
+    "text/html",
+)
+DOWNLOAD: Responses = {
+    200: {
+        "description": "The export's file, as an attachment.",
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in _EXPORT_MEDIA_TYPES
+        },
+    },
+    400: _error("`expires` or `signature` is too long (VALIDATION_ERROR)."),
+    403: _error("The link's signature does not match (FORBIDDEN)."),
+    404: _error("No such export or file name."),
+    410: _error("The link has expired, or the file is no longer kept (LINK_EXPIRED)."),
+    **INTERNAL,
+}
+"""The signed download: no key, so no 401 or 429."""
+
+_UNAVAILABLE = {
+    "description": "The database is unreachable for now (SERVICE_UNAVAILABLE); "
+    "retry after Retry-After seconds.",
+    "headers": _RETRY_AFTER,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+_WITHOUT_DATABASE = ("/health", "/v1/health", "/metrics", "/readyz")
+_UNSTORABLE_TEXT = "^[^\\x00\\ud800-\\udfff]*$"
+"""No NUL and no lone surrogate: what `nxdocs.api.json_body` allows in a body's strings."""
 
 
-class JobObject(BaseModel):
-    """The job object of the contract page, plus nxdocs's additive `progress`."""
+def install_openapi(app: FastAPI, public_prefixes: Iterable[str]) -> None:
+    """Serve the document described above; `public_prefixes` are the /v1 paths without a key."""
+    public = tuple(public_prefixes)
 
-    id: str
-    object: Literal["job"]
-    type: Literal["artifact.create", "export.run"]
-    status: Literal["processing", "completed", "failed"]
-    result: dict[str, Any] | None
-    error: ErrorObject | None
-    created_at: str
-    updated_at: str
-    progress: Progress | None = None
-
-
-def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
             _add_job_route(schema)
+            _drop_422(schema)
+            _add_security(schema, public)
             _add_unavailable(schema)
+            _document_request_rules(schema["components"]["schemas"])
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -55,51 +135,118 @@ def install_openapi(app: FastAPI) -> None:
 
 def _add_job_route(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (JobObject, ErrorBody):
-        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(model_schema.pop("$defs", {}))
-        components[model.__name__] = model_schema
-    schema["components"]["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "nxd_... API key"}
+    job_schema = TypeAdapter[Any](JobObject).json_schema(  # type: ignore[arg-type]
+        ref_template="#/components/schemas/{model}"
+    )
+    components.update(job_schema.pop("$defs", {}))
+    components["JobObject"] = {
+        **job_schema,
+        "description": "The job object of the contract page, plus nxdocs's additive `progress`.",
     }
 
-    def ref(name: str) -> dict[str, Any]:
-        return {
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
-        }
-
+    errors = {**AUTHED, **NOT_FOUND}
     schema["paths"]["/v1/jobs/{id}"] = {
         "get": {
             "tags": ["jobs"],
             "summary": "Get job status",
+            "description": "While the job is processing the response carries `Retry-After`.",
             "operationId": "jobs_get",
-            "security": [{"bearer": []}],
             "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "description": "Job ID",
+                    "schema": {"type": "string"},
+                }
             ],
             "responses": {
-                "200": {"description": "The job status.", **ref("JobObject")},
-                "401": {
-                    "description": "Authentication required or API key is invalid.",
-                    **ref("ErrorBody"),
+                "200": _json("JobObject", "The job status.", _RETRY_AFTER),
+                **{
+                    str(status): _json("ErrorBody", error["description"], error.get("headers"))
+                    for status, error in errors.items()
                 },
-                "404": {"description": "The requested resource was not found.", **ref("ErrorBody")},
             },
         }
     }
 
 
-_PUBLIC_WITHOUT_DATABASE = ("/v1/health",)
+def _json(component: str, description: str, headers: dict[str, Any] | None) -> dict[str, Any]:
+    """A response entry written by hand, for the route FastAPI does not see."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _drop_422(schema: dict[str, Any]) -> None:
+    """FastAPI documents 422 for every route with parameters; nxdocs answers 400 instead."""
+    for item in schema["paths"].values():
+        for operation in item.values():
+            operation["responses"].pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(name, None)
+
+
+def _add_security(schema: dict[str, Any], public: tuple[str, ...]) -> None:
+    schema["components"]["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "nxd_... API key"}
+    }
+    for path, item in schema["paths"].items():
+        if path.startswith("/v1/") and not path.startswith(public):
+            for operation in item.values():
+                operation["security"] = [{"bearer": []}]
 
 
 def _add_unavailable(schema: dict[str, Any]) -> None:
-    response = {
-        "description": "The database is unreachable for now (SERVICE_UNAVAILABLE); "
-        "retry after Retry-After seconds.",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-    }
     for path, item in schema["paths"].items():
-        if path.startswith("/v1/") and path not in _PUBLIC_WITHOUT_DATABASE:
+        if path not in _WITHOUT_DATABASE:
             for operation in item.values():
-                operation.setdefault("responses", {}).setdefault("503", response)
+                operation["responses"].setdefault("503", _UNAVAILABLE)
+
+
+def _document_request_rules(components: dict[str, Any]) -> None:
+    """What the request models cannot say about themselves.
+
+    Every string of a JSON body is checked for NUL and lone surrogates
+    (`nxdocs.api.json_body`); an artifact needs a prompt or content that is not
+    blank, and a built-in theme (`nxdocs.artifacts.requests.new_artifact`)."""
+    for name in ("ArtifactCreate", "ExportCreate"):
+        model = components[name]
+        model["description"] = (
+            model.get("description", "") + "\n\nNo string in the body, unknown fields "
+            "included, may hold a NUL character or a lone surrogate (400)."
+        ).strip()
+        for field in model["properties"].values():
+            _forbid_unstorable(field)
+    artifact = components["ArtifactCreate"]
+    not_blank = {"type": "string", "pattern": "\\S"}
+    artifact["anyOf"] = [
+        {"required": ["prompt"], "properties": {"prompt": not_blank}},
+        {"required": ["content"], "properties": {"content": not_blank}},
+    ]
+    artifact["properties"]["theme_id"] = {
+        "anyOf": [{"type": "string", "enum": sorted(BUILTIN_THEMES)}, {"type": "null"}],
+        "title": "Theme Id",
+        "description": "A built-in theme; see GET /v1/themes.",
+    }
+    artifact["properties"]["brand_id"]["description"] = (
+        "One of the owner's brands; see GET /v1/brands. Another id is a 400."
+    )
+    export = components["ExportCreate"]
+    export["properties"]["pages"]["description"] = (
+        "1-indexed page numbers, each at most once; all pages when absent. "
+        "A page past the artifact's end is a 400 (or PAGES_OUT_OF_RANGE on the job)."
+    )
+    for variant in export["properties"]["pages"].get("anyOf", []):
+        if variant.get("type") == "array":
+            variant["uniqueItems"] = True
+
+
+def _forbid_unstorable(field: dict[str, Any]) -> None:
+    for variant in field.get("anyOf", [field]):
+        if variant.get("type") == "string" and "pattern" not in variant and "enum" not in variant:
+            variant["pattern"] = _UNSTORABLE_TEXT

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from nxdocs.db.backend import Database
 from nxdocs.db.engine import read_only
-from nxdocs.jobs.runner import WorkerThread
+from nxdocs.jobs.runner import EmbeddedWorker
 from nxdocs.logs import exception_summary
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Readiness:
 
     probe: DatabaseProbe
     runs_worker: bool
-    worker: WorkerThread | None = field(default=None)
+    worker: EmbeddedWorker | None = field(default=None)
 
     def worker_state(self) -> WorkerState:
         if not self.runs_worker:

@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from nxdocs.api.deps import ReadinessDep
 from nxdocs.api.errors import ApiError
-from nxdocs.api.openapi import ErrorBody
+from nxdocs.api.objects import ErrorBody
+from nxdocs.api.openapi import INTERNAL
 from nxdocs.api.readiness import ReadyChecks
 
 _FINE = ("ok", "not running here")
@@ -42,7 +43,10 @@ router = APIRouter(tags=["health"])
     summary="Readiness: the database answers and the embedded worker runs",
     # FastAPI documents the 200 body's schema only for a JSONResponse class.
     response_class=JSONResponse,
-    responses={503: {"model": ErrorBody, "description": "A check failed (code NOT_READY)."}},
+    responses={
+        503: {"model": ErrorBody, "description": "A check failed (code NOT_READY)."},
+        **INTERNAL,
+    },
 )
 async def readyz(readiness: ReadinessDep) -> Ready:
     checks = await readiness.checks()

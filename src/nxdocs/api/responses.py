@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from nxdocs.api.errors import ApiError
 
 
-class OrjsonResponse(Response):
-    media_type = "application/json"
+class OrjsonResponse(JSONResponse):
+    """`JSONResponse` rendered by orjson.
+
+    A `JSONResponse` subclass so that FastAPI documents a route's JSON body
+    (`responses=`) instead of `{"type": "string"}`; only `render` differs.
+    """
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

@@ -9,26 +9,43 @@ from fastapi import APIRouter
 from nxdocs.api.deps import After, BrandId, Limit, Owner, SystemDep
 from nxdocs.api.errors import NotFoundError
 from nxdocs.api.lists import list_object
+from nxdocs.api.objects import BrandList, BrandObject, ThemeList
+from nxdocs.api.openapi import AUTHED, BAD_QUERY, NOT_FOUND, ok
 from nxdocs.brands import Brand
 from nxdocs.render.themes import BUILTIN_THEMES
 
-router = APIRouter(prefix="/v1", tags=["styling"])
+router = APIRouter(prefix="/v1", tags=["styling"], responses=AUTHED)
 
 
-@router.get("/themes", summary="List themes")
+@router.get(
+    "/themes",
+    summary="List themes",
+    response_model=None,
+    responses={200: ok(ThemeList, "The built-in themes.")},
+)
 def list_themes() -> dict[str, Any]:
     themes = [theme.to_api() for theme in BUILTIN_THEMES.values()]
     return {"object": "list", "data": themes, "has_more": False}
 
 
-@router.get("/brands", summary="List brands, newest first")
+@router.get(
+    "/brands",
+    summary="List brands, newest first",
+    response_model=None,
+    responses={200: ok(BrandList, "One page of brands."), **BAD_QUERY},
+)
 def list_brands(
     owner: Owner, system: SystemDep, limit: Limit = 20, after: After = None
 ) -> dict[str, Any]:
     return list_object(lambda: system.brands.list(owner, limit=limit, after=after), Brand.to_api)
 
 
-@router.get("/brands/{id}", summary="Get a brand")
+@router.get(
+    "/brands/{id}",
+    summary="Get a brand",
+    response_model=None,
+    responses={200: ok(BrandObject, "The brand."), **NOT_FOUND},
+)
 def get_brand(brand_id: BrandId, owner: Owner, system: SystemDep) -> dict[str, Any]:
     brand = system.brands.get(owner, brand_id)
     if brand is None:

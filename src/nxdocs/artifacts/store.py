@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,15 +110,30 @@ class ArtifactStore:
             rows, has_more = newest_first(connection, artifacts, owner_id, limit=limit, after=after)
         return [_artifact(row._mapping) for row in rows], has_more
 
-    def delete(self, owner_id: str, artifact_id: str) -> bool:
-        """Remove the artifact; its job keeps answering with its own state."""
+    def delete(
+        self,
+        owner_id: str,
+        artifact_id: str,
+        *,
+        cascade: Callable[[sa.Connection], None] | None = None,
+    ) -> bool:
+        """Remove the artifact; its job keeps answering with its own state.
+
+        `cascade` runs in the same transaction once the row is gone, for what
+        goes with it (`ExportStore.delete_artifact` tombstones its exports there).
+        False, changing nothing, if the owner has no such artifact.
+        """
         with self.engine.begin() as connection:
             deleted = connection.execute(
                 artifacts.delete().where(
                     artifacts.c.id == artifact_id, artifacts.c.owner_id == owner_id
                 )
             )
-        return deleted.rowcount == 1
+            if deleted.rowcount != 1:
+                return False
+            if cascade is not None:
+                cascade(connection)
+        return True
 
     def generation_request(self, artifact_id: str) -> GenerationRequest | None:
         """What the job must generate, or None if the artifact was deleted meanwhile."""

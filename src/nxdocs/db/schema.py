@@ -58,11 +58,12 @@ jobs = sa.Table(
     sa.Column("progress_total", sa.Integer, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
-    # Claiming reads only queued rows in run_at order, and the lease reaper only
-    # running rows by expiry: partial indexes keep both O(log n) however many
-    # finished jobs the table holds.
+    # Claiming reads only queued rows, owner by owner in run_at order, and the
+    # lease reaper only running rows by expiry: partial indexes keep both
+    # O(log n) however many finished jobs the table holds.
     sa.Index(
-        "ix_jobs_claimable",
+        "ix_jobs_queued_by_owner",
+        "owner_id",
         "run_at",
         sqlite_where=sa.text("state = 'queued'"),
         postgresql_where=sa.text("state = 'queued'"),

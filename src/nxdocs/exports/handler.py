@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from nxdocs.artifacts.model import FAILED, READY, Artifact
 from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.exports.model import GOOGLE_SLIDES, Export
-from nxdocs.exports.store import ExportFile, ExportStore, export_prefix
+from nxdocs.exports.store import ExportDeletedError, ExportFile, ExportStore, export_prefix
 from nxdocs.jobs.errors import JobError, LeaseLostError, RetryableJobError, SnoozeJob
 from nxdocs.jobs.handlers import JobContext
 from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
@@ -64,7 +64,7 @@ class ExportRunHandler:
     def run(self, job: ClaimedJob, context: JobContext) -> dict[str, Any]:
         export = self.exports.get(job.payload["export_id"])
         if export is None:
-            raise JobError("NOT_FOUND", "The export no longer exists.")
+            raise _deleted()
         if export.format == GOOGLE_SLIDES:
             raise JobError(
                 "GOOGLE_AUTH_REQUIRED",
@@ -159,7 +159,7 @@ class ExportRunHandler:
         # fails, takes its own folder away again.
         file_name = f"{file_stem(artifact.name)}.{rendered.extension}"
         folder = f"{export_prefix(export.id)}{context.fence.blob_prefix}/"
-        self.blobs.put(folder + file_name, rendered.data)
+        self._put(export, folder, file_name, rendered.data)
         stored = ExportFile(
             folder + file_name,
             rendered.content_type,
@@ -169,12 +169,37 @@ class ExportRunHandler:
         )
         try:
             saved = self.exports.save_file(context.fence, export.id, stored)
+        except ExportDeletedError:
+            self.blobs.delete_prefix(folder)
+            raise _deleted() from None
         except BaseException:
             self.blobs.delete_prefix(folder)
             raise
         if not saved:
             self.blobs.delete_prefix(folder)
             raise LeaseLostError
+
+    def _put(self, export: Export, folder: str, file_name: str, data: bytes) -> None:
+        """Write the file, unless the artifact was deleted meanwhile.
+
+        The fenced `save_file` is what keeps a deleted export's file from
+        outliving it; checking here first only spares the write. A put that
+        fails because the delete is removing the folder under it is the same
+        clean failure, not an internal error.
+        """
+        if self.exports.get(export.id) is None:
+            raise _deleted()
+        try:
+            self.blobs.put(folder + file_name, data)
+        except OSError:
+            self.blobs.delete_prefix(folder)
+            if self.exports.get(export.id) is None:
+                raise _deleted() from None
+            raise
+
+
+def _deleted() -> JobError:
+    return JobError("ARTIFACT_NOT_FOUND", "The artifact was deleted, and this export with it.")
 
 
 def file_stem(name: str) -> str:

@@ -7,6 +7,12 @@ from nxdocs.exports.model import COMPLETED, DownloadInfo, Export
 from nxdocs.storage.blobs import BlobStore
 from nxdocs.storage.signing import LinkSigner
 
+# An html export's `content` inlines its file only up to this size; past it
+# (in practice, because of embedded images) `content` is null and the file is
+# fetched from `download_url`. Every GET of the export would otherwise read
+# and send the whole file, however large the images made it.
+INLINE_CONTENT_MAX_BYTES = 2_000_000
+
 
 class DownloadLinks:
     """Each read signs a new link that lives `url_seconds`, but never past the day the
@@ -38,8 +44,18 @@ class DownloadLinks:
             return DownloadInfo(url=None, expires_at=None, content=None)
         expires = min(now + self.url_ms, purge_at)
         link = self.signer.link(export.id, export.file_name, expires)
-        content = None
-        if export.format == "html":
-            data = self.blobs.read(export.file_key)
-            content = None if data is None else data.decode()
+        content = self._inline(export.file_key) if export.format == "html" else None
         return DownloadInfo(url=link.url, expires_at=link.expires_at_ms, content=content)
+
+    def _inline(self, key: str) -> str | None:
+        """The HTML for `content`, if the file is at most `INLINE_CONTENT_MAX_BYTES`."""
+        blob = self.blobs.open(key)
+        if blob is None:
+            return None
+        if blob.size > INLINE_CONTENT_MAX_BYTES:
+            blob.close()
+            return None
+        try:
+            return b"".join(blob).decode(errors="replace")
+        except OSError:
+            return None  # unreadable after all: as if it were not there

@@ -1,13 +1,22 @@
-"""Export rows: created with their job in one transaction, finalised with it in another."""
+"""Export rows: created with their job in one transaction, finalised with it in another.
+
+Deleting an artifact tombstones its exports rather than removing their rows
+(`delete_artifact`). A tombstone is invisible (`get` answers None, so the API
+answers 404) and final (no later write of a running job revives it); it still
+counts against the monthly quota, so deleting artifacts cannot buy exports back.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from nxdocs.artifacts.store import ArtifactStore
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
 from nxdocs.db.schema import exports, owners
@@ -16,7 +25,21 @@ from nxdocs.exports.quota import Quota, QuotaExceededError
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import EXPORT_RUN, ErrorInfo, Fence, NewJob
 from nxdocs.jobs.store import JobStore
+from nxdocs.logs import exception_summary
 from nxdocs.storage.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+# The status of a tombstone: internal only, never shown (no API body has it).
+DELETED = "deleted"
+# A tombstone's completed_at: before any retention cutoff, so the purge, which
+# finds kept files by completion time on its index, takes any file the delete
+# itself did not get to remove (the process died between commit and deletion).
+_PURGE_AT_ONCE = 0
+
+
+class ExportDeletedError(Exception):
+    """The export was deleted (with its artifact) while its job was running."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +113,7 @@ class ExportStore:
 
     def get(self, export_id: str, owner_id: str | None = None) -> Export | None:
         """The export; with `owner_id`, only if it belongs to that owner."""
-        query = sa.select(exports).where(exports.c.id == export_id)
+        query = sa.select(exports).where(exports.c.id == export_id, exports.c.status != DELETED)
         if owner_id is not None:
             query = query.where(exports.c.owner_id == owner_id)
         with self.reads.connect() as connection:
@@ -105,14 +128,16 @@ class ExportStore:
         """Record the rendered file while the job's attempt still holds it.
 
         False, writing nothing, when another attempt owns the job now. The
-        status flips to completed with the job, in its own transaction.
+        status flips to completed with the job, in its own transaction. Raises
+        `ExportDeletedError` if the export is a tombstone: its files are being
+        removed, and this one must not outlive them.
         """
         with self.engine.begin() as connection:
             if not self.jobs.hold(connection, fence):
                 return False
-            connection.execute(
+            recorded = connection.execute(
                 exports.update()
-                .where(exports.c.id == export_id)
+                .where(exports.c.id == export_id, exports.c.status != DELETED)
                 .values(
                     file_key=file.key,
                     content_type=file.content_type,
@@ -121,20 +146,22 @@ class ExportStore:
                     pages_exported=file.pages_exported,
                 )
             )
+            if recorded.rowcount != 1:
+                raise ExportDeletedError(export_id)
         return True
 
     def mark_completed(self, connection: sa.Connection, export_id: str) -> None:
         now = self.clock.now_ms()
         connection.execute(
             exports.update()
-            .where(exports.c.id == export_id)
+            .where(exports.c.id == export_id, exports.c.status != DELETED)
             .values(status=COMPLETED, completed_at=now, updated_at=now)
         )
 
     def mark_failed(self, connection: sa.Connection, export_id: str, error: ErrorInfo) -> None:
         connection.execute(
             exports.update()
-            .where(exports.c.id == export_id)
+            .where(exports.c.id == export_id, exports.c.status != DELETED)
             .values(
                 status=FAILED,
                 error_code=error.code,
@@ -160,18 +187,72 @@ class ExportStore:
                 .scalars()
                 .all()
             )
-        for export_id in expired:
-            blobs.delete_prefix(export_prefix(export_id))
-            with self.engine.begin() as connection:
+        return _remove_files(self.engine, blobs, expired)
+
+    def delete_artifact(
+        self, artifacts: ArtifactStore, blobs: BlobStore, owner_id: str, artifact_id: str
+    ) -> bool:
+        """Delete the artifact and tombstone its exports in one transaction, then
+        remove their files; False if the owner has no such artifact.
+
+        The files go after the commit: removed before it, a running export could
+        still record a new file in between. From the commit on, its fenced write
+        is refused (`ExportDeletedError`) and it removes its own folder. A crash
+        between commit and removal leaves files that the retention purge takes
+        at its next run (see `_PURGE_AT_ONCE`). Jobs are not touched: they keep
+        answering, and a running export job fails with ARTIFACT_NOT_FOUND.
+        """
+        tombstoned: list[str] = []
+
+        def tombstone(connection: sa.Connection) -> None:
+            # owner_id leads the index this update walks (ix_exports_owner_created).
+            tombstoned.extend(
                 connection.execute(
-                    exports.update().where(exports.c.id == export_id).values(file_key=None)
-                )
-        return len(expired)
+                    exports.update()
+                    .where(
+                        exports.c.owner_id == owner_id,
+                        exports.c.artifact_id == artifact_id,
+                        exports.c.status != DELETED,
+                    )
+                    .values(
+                        status=DELETED,
+                        completed_at=_PURGE_AT_ONCE,
+                        updated_at=self.clock.now_ms(),
+                    )
+                    .returning(exports.c.id)
+                ).scalars()
+            )
+
+        if not artifacts.delete(owner_id, artifact_id, cascade=tombstone):
+            return False
+        try:
+            _remove_files(self.engine, blobs, tombstoned)
+        except Exception as exc:
+            # The delete has committed and stands; the purge retries the files.
+            log.warning(
+                "files of %d deleted export(s) left to the purge: %s",
+                len(tombstoned),
+                exception_summary(exc),
+            )
+        return True
 
 
 def export_prefix(export_id: str) -> str:
     """Where every file of an export lives in the blob store."""
     return f"exports/{export_id}/"
+
+
+def _remove_files(engine: sa.Engine, blobs: BlobStore, export_ids: Iterable[str]) -> int:
+    """Remove each export's whole folder, then forget its file; the number removed."""
+    removed = 0
+    for export_id in export_ids:
+        blobs.delete_prefix(export_prefix(export_id))
+        with engine.begin() as connection:
+            connection.execute(
+                exports.update().where(exports.c.id == export_id).values(file_key=None)
+            )
+        removed += 1
+    return removed
 
 
 def _count_since(connection: sa.Connection, owner_id: str, since_ms: int) -> int:

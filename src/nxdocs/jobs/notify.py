@@ -7,8 +7,10 @@ latency, never correctness.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -19,6 +21,7 @@ Listener = Callable[[str | None], None]
 `RESYNC` when notifications may have been missed (anything may have changed)."""
 
 RESYNC = "*"
+_WATCH_SECONDS = 0.05
 
 
 class Notifier(Protocol):
@@ -70,31 +73,70 @@ class Fanout:
 
 
 class InProcessNotifier(Fanout):
-    """One process (SQLite): signal this process's listeners once the transaction commits.
+    """SQLite: signal this process's listeners once the transaction commits, and
+    notice the commits of other processes on the same file.
 
     Pending signals ride on the connection and are published when it goes
     back to the pool, which is after the commit has completed (SQLAlchemy's
     "commit" event fires before the database commits, too early for a
-    listener that re-reads); a rollback drops them. Other processes on the
-    same SQLite file fall back to polling.
+    listener that re-reads); a rollback drops them.
+
+    Other processes (`nxdocs serve` and its worker process, or several
+    `nxdocs worker`s) cannot signal this one, so once started a thread reads
+    the file's `PRAGMA data_version` every `_WATCH_SECONDS`, which changes
+    whenever any other connection commits, and publishes `RESYNC` when it
+    does: workers then claim, waiters re-read. A cheap read of a counter, it
+    stands in for PostgreSQL's LISTEN/NOTIFY.
     """
 
     _PENDING = "nxdocs_pending_notifications"
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, watch: Path | None = None) -> None:
         super().__init__()
         sa.event.listen(engine, "rollback", self._on_rollback)
         sa.event.listen(engine, "checkin", self._on_checkin)
+        self._watch = watch
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def listening(self) -> bool:
-        return True  # every change this process can hear of is made in it
+        return True  # changes made here are signalled; others' are noticed within moments
 
     def start(self) -> None:
-        """Nothing to start: signals never leave the process."""
+        if self._watch is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._watch_file, args=(self._watch,), name="sqlite-watch", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
-        """Nothing to stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch_file(self, path: Path) -> None:
+        # A data version is comparable only with one read on the same connection.
+        connection: sqlite3.Connection | None = None
+        last = None
+        try:
+            while not self._stop.wait(_WATCH_SECONDS):
+                try:
+                    if connection is None:
+                        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
+                    version = connection.execute("PRAGMA data_version").fetchone()[0]
+                except sqlite3.Error:
+                    if connection is not None:
+                        connection.close()
+                    connection, last = None, None  # busy or briefly gone: start again
+                    continue
+                if last is not None and version != last:
+                    self.publish(RESYNC)
+                last = version
+        finally:
+            if connection is not None:
+                connection.close()
 
     def jobs_available(self, connection: sa.Connection) -> None:
         connection.info.setdefault(self._PENDING, {})[None] = None

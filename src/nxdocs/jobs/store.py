@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
-from nxdocs.db.schema import jobs
+from nxdocs.db.schema import jobs, owners
 from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence, JobState, JobView, NewJob
 from nxdocs.jobs.notify import Notifier
 from nxdocs.jobs.retry import GiveUp, RetryDecision
@@ -58,6 +58,32 @@ class NoHooks:
         pass
 
 
+def waiting_owners_sql(now_sql: str) -> str:
+    """The claim's recursive CTE `waiting(owner_id)`: the owners with a job due now,
+    by a skip scan of ix_jobs_queued_by_owner (one index probe per owner, not per
+    job), ending in one NULL row. Both backends' claim statements start with it."""
+    return f"""
+        waiting(owner_id) AS (
+            SELECT (SELECT owner_id FROM jobs
+                    WHERE state = 'queued' AND run_at <= {now_sql}
+                    ORDER BY owner_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT j.owner_id FROM jobs j
+                    WHERE j.state = 'queued' AND j.run_at <= {now_sql}
+                      AND j.owner_id > w.owner_id
+                    ORDER BY j.owner_id LIMIT 1)
+            FROM waiting w WHERE w.owner_id IS NOT NULL
+        )"""  # noqa: S608 (built from constants, no input)
+
+
+class TooManyActiveJobsError(Exception):
+    """The owner already has as many jobs queued or running as it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} jobs are queued or running")
+        self.limit = limit
+
+
 class JobStore:
     """Shared SQL for both databases; subclasses supply the claim statement and
     the database's clock as SQL (milliseconds since the epoch)."""
@@ -66,19 +92,35 @@ class JobStore:
     now_sql: str
 
     def __init__(
-        self, engine: sa.Engine, clock: Clock, notifier: Notifier, hooks: JobHooks | None = None
+        self,
+        engine: sa.Engine,
+        clock: Clock,
+        notifier: Notifier,
+        hooks: JobHooks | None = None,
+        *,
+        max_active_per_owner: int = 0,
     ) -> None:
         self.engine = engine
         self.reads = read_only(self.engine)
         self.clock = clock
         self.notifier = notifier
         self.hooks: JobHooks = hooks or NoHooks()
+        self.max_active_per_owner = max_active_per_owner
+        """Queued and running jobs one owner may have (0: no limit)."""
         self._db_now = database_now(self.now_sql)
 
     # -- enqueue and read -------------------------------------------------
 
     def enqueue(self, connection: sa.Connection, job: NewJob, *, max_attempts: int) -> None:
-        """Insert a queued job in the caller's transaction, beside the resource it makes."""
+        """Insert a queued job in the caller's transaction, beside the resource it makes.
+
+        Raises `TooManyActiveJobsError` if the owner already has
+        `max_active_per_owner` jobs queued or running; the owner's row is
+        locked first, so concurrent creates of one owner are counted in turn
+        (SQLite's single writer gives the same order).
+        """
+        if self.max_active_per_owner:
+            self._check_active_jobs(connection, job.owner_id)
         now = self.clock.now_ms()
         connection.execute(
             jobs.insert().values(
@@ -96,6 +138,29 @@ class JobStore:
         )
         self.notifier.jobs_available(connection)
 
+    def _check_active_jobs(self, connection: sa.Connection, owner_id: str) -> None:
+        cap = self.max_active_per_owner
+        # FOR NO KEY UPDATE: it does not conflict with the FOR KEY SHARE lock
+        # that inserting a row referencing the owner takes (the artifact just
+        # made in this transaction), so two creates of one owner queue up here
+        # instead of deadlocking.
+        connection.execute(
+            sa.select(owners.c.id).where(owners.c.id == owner_id).with_for_update(key_share=True)
+        ).first()
+        mine = jobs.c.owner_id == owner_id
+        # Counting stops at the cap: an owner with a million queued jobs costs
+        # no more to refuse than one at the limit.
+        queued = sa.select(jobs.c.id).where(mine, jobs.c.state == JobState.QUEUED).limit(cap)
+        running = sa.select(jobs.c.id).where(jobs.c.state == JobState.RUNNING, mine)
+        active = connection.execute(
+            sa.select(
+                sa.select(sa.func.count()).select_from(queued.subquery()).scalar_subquery()
+                + sa.select(sa.func.count()).select_from(running.subquery()).scalar_subquery()
+            )
+        ).scalar_one()
+        if active >= cap:
+            raise TooManyActiveJobsError(cap)
+
     def get(self, job_id: str, owner_id: str) -> JobView | None:
         """The job if it exists and belongs to `owner_id`; another owner's job is None."""
         with self.reads.connect() as connection:
@@ -106,8 +171,26 @@ class JobStore:
 
     # -- worker side --------------------------------------------------------
 
-    def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[ClaimedJob]:
-        params = {"worker_id": worker_id, "limit": limit, "lease_ms": _ms(lease_seconds)}
+    def claim(
+        self, worker_id: str, limit: int, lease_seconds: float, *, per_owner: int | None = None
+    ) -> list[ClaimedJob]:
+        """Claim up to `limit` runnable jobs, fairly between owners.
+
+        Round-robin: each owner's oldest runnable job comes before any owner's
+        next one, owners with fewer jobs running anywhere first, oldest first
+        among equals. With `per_owner`, this worker never holds more than that
+        many running jobs of one owner, so one owner's backlog cannot take
+        every slot and another owner's job waits for a free slot, not for the
+        backlog. (Claims of other workers running at the same moment may each
+        see an owner's running count before the other's claim; the round-robin
+        order is then off by those jobs, the cap per worker never is.)
+        """
+        params = {
+            "worker_id": worker_id,
+            "limit": limit,
+            "lease_ms": _ms(lease_seconds),
+            "per_owner": per_owner if per_owner is not None else _NO_LIMIT,
+        }
         with self.engine.begin() as connection:
             rows = connection.execute(self.claim_sql, params).all()
         # Ids are random, so no order among one batch is meaningful: the
@@ -326,6 +409,7 @@ def database_now(now_sql: str) -> sa.ColumnElement[int]:
     return sa.literal_column(f"({now_sql})", sa.BigInteger)
 
 
+_NO_LIMIT = 2**31 - 1
 _LOST_MESSAGE = ("The job's worker stopped responding on each of its ", " attempts.")
 _STOPPED_MESSAGE = (
     "The job's attempts ran out: the last of its ",

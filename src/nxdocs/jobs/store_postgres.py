@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from nxdocs.jobs.store import JobStore
+from nxdocs.jobs.store import JobStore, waiting_owners_sql
 
 
 class PostgresJobStore(JobStore):
@@ -13,20 +13,51 @@ class PostgresJobStore(JobStore):
     # "now" and no process's clock is involved.
     now_sql = "(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint"
 
-    # FOR UPDATE SKIP LOCKED locks the rows this worker picks and makes every
-    # concurrent claimer skip them instead of waiting, so N workers take N
-    # disjoint batches in one round trip each. The CTE is materialised once,
-    # so the LIMIT is applied to the locked set exactly (an `IN (subquery)`
-    # may be re-evaluated by the planner). Rows are read through the partial
-    # index ix_jobs_claimable in run_at order.
+    # A fair claim, in one statement (see JobStore.claim for the rules):
+    # - `waiting` lists the owners with a runnable job (`waiting_owners_sql`);
+    # - `candidates` takes each such owner's oldest runnable jobs (LATERAL,
+    #   the same index), numbered per owner, beside the owner's running jobs
+    #   (read through the partial index ix_jobs_leases: only busy slots);
+    # - `ranked` keeps the jobs under this worker's per-owner cap and orders
+    #   them round-robin: every owner's next job before anyone's one after;
+    # - `picked` locks them. FOR UPDATE cannot sit beside window functions, so
+    #   it is a step of its own; SKIP LOCKED makes concurrent claimers skip
+    #   rows another has just picked instead of waiting for them. MATERIALIZED
+    #   keeps the picked set exactly what was locked.
     claim_sql = sa.text(
         f"""
-        WITH picked AS MATERIALIZED (
-            SELECT id FROM jobs
-            WHERE state = 'queued' AND run_at <= {now_sql}
-            ORDER BY run_at
+        WITH RECURSIVE {waiting_owners_sql(now_sql)},
+        busy AS (
+            SELECT owner_id,
+                   count(*) AS everywhere,
+                   count(*) FILTER (WHERE worker_id = :worker_id) AS here
+            FROM jobs WHERE state = 'running' GROUP BY owner_id
+        ),
+        candidates AS (
+            SELECT next.id, next.run_at,
+                   row_number() OVER (PARTITION BY w.owner_id ORDER BY next.run_at, next.id)
+                       AS position,
+                   coalesce(b.here, 0) AS here,
+                   coalesce(b.everywhere, 0) AS everywhere
+            FROM waiting w
+            CROSS JOIN LATERAL (
+                SELECT q.id, q.run_at FROM jobs q
+                WHERE q.state = 'queued' AND q.owner_id = w.owner_id AND q.run_at <= {now_sql}
+                ORDER BY q.run_at LIMIT :limit
+            ) next
+            LEFT JOIN busy b ON b.owner_id = w.owner_id
+            WHERE w.owner_id IS NOT NULL
+        ),
+        ranked AS (
+            SELECT id FROM candidates
+            WHERE here + position <= :per_owner
+            ORDER BY everywhere + position, run_at, id
             LIMIT :limit
-            FOR UPDATE SKIP LOCKED
+        ),
+        picked AS MATERIALIZED (
+            SELECT j.id FROM ranked r JOIN jobs j ON j.id = r.id
+            WHERE j.state = 'queued'
+            FOR UPDATE OF j SKIP LOCKED
         )
         UPDATE jobs
         SET state = 'running',

@@ -68,9 +68,19 @@ class WorkerConfig:
     timeouts: Mapping[str, float] = field(default_factory=dict)
     """Run-time limit of one attempt, per job type."""
     default_timeout_seconds: float = 3600.0
+    max_running_per_owner: int | None = None
+    """Jobs of one owner this worker runs at once: None for all slots but one
+    (so another owner's job never waits for a backlog), 0 for no limit."""
 
     def timeout_for(self, job_type: str) -> float:
         return self.timeouts.get(job_type, self.default_timeout_seconds)
+
+    @property
+    def per_owner(self) -> int | None:
+        """The cap the claim applies, or None for none."""
+        if self.max_running_per_owner is None:
+            return max(1, self.concurrency - 1)
+        return self.max_running_per_owner or None
 
 
 def new_worker_id() -> str:
@@ -196,7 +206,9 @@ class Worker:
         if free <= 0:
             return False
         claimed_at = time.monotonic()
-        claimed = self.store.claim(self.worker_id, free, self.config.lease_seconds)
+        claimed = self.store.claim(
+            self.worker_id, free, self.config.lease_seconds, per_owner=self.config.per_owner
+        )
         unstarted = []
         for job in claimed:
             running = RunningJob(
