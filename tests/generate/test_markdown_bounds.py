@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from markdown_it import MarkdownIt
+from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.parser_block import ParserBlock
 from markdown_it.rules_block import StateBlock
 
 from nxdocs.generate import GenerationRequest, MarkdownGenerator
 from nxdocs.generate.errors import GenerationError
+from nxdocs.generate.markdown import _normalize_link
 from nxdocs.generate.markdown_stream import MarkdownTooDeepError, TopLevelBlocks
 from nxdocs.pages import Document, DocumentType, HeadingBlock, Page, Span
 from nxdocs.pages.model import MAX_PAGES
@@ -176,3 +178,19 @@ def test_too_deep_is_a_value_error_with_the_limit() -> None:
     error = MarkdownTooDeepError(20)
     assert isinstance(error, ValueError)
     assert error.limit == 20
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "data:image/png;base64,iVBORw0KGgo+/A==",
+        "data:image/svg+xml;base64,PHN2Zz4=",
+        "data:text/html,<b>x</b>",
+        "https://example.org/a b?q=ü",
+    ],
+)
+def test_link_normalisation_is_markdown_its_own_with_a_fast_path_for_base64_images(
+    url: str,
+) -> None:
+    # The fast path returns what percent-encoding would: base64 is URL-safe.
+    assert _normalize_link(url) == normalizeLink(url)

@@ -35,6 +35,7 @@ from itertools import chain
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.common.normalize_url import normalizeLink
 from markdown_it.rules_block import StateBlock
 from markdown_it.tree import SyntaxTreeNode
 from pydantic import ValidationError
@@ -88,12 +89,29 @@ def _failed(message: str) -> GenerationError:
 def _parser(kind: DocumentType, lines: list[str]) -> MarkdownIt:
     # html off: raw HTML in client content is shown as text, never passed on.
     parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    parser.normalizeLink = _normalize_link  # type: ignore[method-assign]
     if kind == "presentation":
         parser.disable("lheading")
         first = parser.block.ruler.get_all_rules()[0]
         alt = ["paragraph", "reference", "blockquote", "list"]
         parser.block.ruler.before(first, "nxdocs_notes", _notes_rule(lines), {"alt": alt})
     return parser
+
+
+_BASE64_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+;base64,[A-Za-z0-9+/]*=*")
+
+
+def _normalize_link(url: str) -> str:
+    """markdown-it's link normalisation, but a base64 `data:` URI passes as it is.
+
+    Percent-encoding would leave such a URI unchanged (its characters are all
+    URL-safe), and mdurl builds its result a character at a time, which costs
+    quadratic time on a megabyte image wherever CPython cannot append in place
+    (under a tracer, such as coverage).
+    """
+    if _BASE64_DATA_URI.fullmatch(url):
+        return url
+    return normalizeLink(url)
 
 
 def _notes_rule(lines: list[str]) -> Callable[[StateBlock, int, int, bool], bool]:
