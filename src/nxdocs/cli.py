@@ -46,7 +46,7 @@ def serve(
         bool, typer.Option("--no-worker", help="API only; run jobs in `nxdocs worker` processes.")
     ] = False,
 ) -> None:
-    """Run the API, with embedded workers unless --no-worker."""
+    """Run the API, and a worker process beside it unless --no-worker."""
     configure_logging(settings.log_level)
     with _open_system(settings) as system:
         if system.keys.count() == 0:
@@ -57,14 +57,23 @@ def serve(
             soft_wrap=True,
             highlight=False,
         )
-        uvicorn.run(
-            create_app(system, embedded_worker=False if no_worker else _worker_process(settings)),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
-        )
+        worker = None if no_worker else _worker_process(settings)
+        try:
+            _serve(system, settings, worker)
+        finally:
+            if worker is not None:
+                worker.stop()  # again: a forced exit skips the app's own shutdown
+
+
+def _serve(system: System, settings: Settings, worker: WorkerProcess | None) -> None:
+    uvicorn.run(
+        create_app(system, embedded_worker=False if worker is None else worker),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
+    )
 
 
 @app.command()

@@ -133,6 +133,7 @@ def test_a_cursor_of_the_wrong_shape_is_a_400(
         (b"[" * 100_000 + b"]" * 100_000, {}),
         (b'{"content": "# Deck", "page_count": 1' + b"0" * 5_000 + b"}", {}),
         (b'{"content": "# Deck", "page_count": NaN}', {}),
+        (b'{"content": "# Deck", "page_count": 1e400}', {}),
         (b'{"content": "# Deck", "page_count": -Infinity}', {}),
         (b'{"content": "# Deck",}', {}),
     ],
@@ -145,6 +146,7 @@ def test_a_cursor_of_the_wrong_shape_is_a_400(
         "deep-nesting",
         "huge-integer",
         "nan",
+        "overflowing-float",
         "infinity",
         "trailing-comma",
     ],
@@ -188,3 +190,12 @@ def test_a_log_line_for_a_hostile_path_is_one_escaped_capped_line(
     assert "/v1/x\\nFORGED ERROR line\\x00yyy" in line
     assert len(line) < 400, "the path is capped"
     assert "more)" in line, "the cut is said"
+
+
+def test_unstorable_text_deep_in_a_body_is_found_without_recursion(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    depth = 900  # as deep as the parser allows, near Python's frame limit
+    body = '{"content": "# A", "extra": ' + "[" * depth + f'"{NUL}"' + "]" * depth + "}"
+    response = post_raw(client, "/v1/artifacts/async", body.encode(), auth)
+    assert_invalid(response, "extra" + "[0]" * depth)

@@ -115,3 +115,21 @@ def _jobs_of(system: System, owner: str) -> int:
     with system.engine.connect() as connection:
         query = sa.text("SELECT count(*) FROM jobs WHERE owner_id = :owner")
         return int(connection.execute(query, {"owner": owner}).scalar_one())
+
+
+def test_a_claim_passes_over_rows_another_claimer_holds_and_fills_its_batch(
+    system: System,
+) -> None:
+    """PostgreSQL: rows locked by a claim in flight are skipped before the limit
+    counts, so claimers woken together take disjoint batches, not one all and
+    the others nothing. (SQLite claims one at a time.)"""
+    if system.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: no claim runs beside another")
+    [alice] = owners(system, 1)
+    alices = enqueue_many(system, alice, 6)
+    with system.engine.connect() as other:
+        other.begin()
+        held = sa.text("SELECT id FROM jobs WHERE id IN :ids FOR UPDATE")
+        other.execute(held.bindparams(sa.bindparam("ids", expanding=True)), {"ids": alices[:2]})
+        assert claimed_ids(system, "w1", 2) == alices[2:4]
+        other.rollback()

@@ -323,7 +323,7 @@ _PARTIAL_INDEXES = ("ix_jobs_queued_by_owner", "ix_jobs_leases")
 def test_claiming_reads_indexes_not_the_table(system: System) -> None:
     """The claim statement's plan reads queued jobs through their partial index
     and scans no table whole, however many finished jobs it holds."""
-    params = {"worker_id": "w1", "limit": 4, "lease_ms": 1000, "per_owner": 3}
+    params = {"worker_id": "w1", "limit": 4, "window": 16, "lease_ms": 1000, "per_owner": 3}
     statement = system.store.claim_sql.text
     with system.engine.connect() as connection:
         if connection.dialect.name == "sqlite":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.message
 import json
+import math
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -52,25 +53,28 @@ def parse_json(body: bytes, content_type: str | None) -> Any:
 Location = tuple[str | int, ...]
 
 
-def unstorable_location(value: Any, where: Location = ()) -> Location | None:
+def unstorable_location(value: Any) -> Location | None:
     """Where in `value` the first string with a NUL or a lone surrogate is, or None.
 
-    `("pages", 0)`; the location of the object for a key.
+    `("pages", 0)`; the location of the object for a key. Walked with a stack
+    of its own, not by recursion: however deep the parser let the body nest,
+    the walk cannot run out of Python's frames.
     """
-    if isinstance(value, str):
-        return where if _UNSTORABLE.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _UNSTORABLE.search(key):
+    pending: list[tuple[Location, Any]] = [((), value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
                 return where
-            found = unstorable_location(item, (*where, key))
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = unstorable_location(item, (*where, index))
-            if found is not None:
-                return found
+        elif isinstance(item, dict):
+            if any(_UNSTORABLE.search(key) for key in item):
+                return where
+            # Reversed onto the stack, so the body is searched in its own order.
+            pending.extend(((*where, key), child) for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            pending.extend(
+                ((*where, index), child) for index, child in reversed(list(enumerate(item)))
+            )
     return None
 
 
@@ -131,6 +135,8 @@ def _number(text: str) -> float | int:
     # JSON has one number type: `2.0` is the integer 2 (as JSON Schema's "integer"
     # says), which strict integer fields would otherwise refuse.
     value = float(text)
+    if not math.isfinite(value):  # 1e400: as far from a JSON number as Infinity
+        raise json.JSONDecodeError("A number in the body is too large", "", 0)
     return int(value) if value.is_integer() else value
 
 

@@ -7,6 +7,7 @@ latency, never correctness.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -16,11 +17,14 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from nxdocs.logs import exception_summary
+
 Listener = Callable[[str | None], None]
 """Called with an updated job's id, None when new jobs are available, or
 `RESYNC` when notifications may have been missed (anything may have changed)."""
 
 RESYNC = "*"
+log = logging.getLogger(__name__)
 _WATCH_SECONDS = 0.05
 
 
@@ -69,7 +73,12 @@ class Fanout:
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener(job_id)
+            # One failing listener (a waiter whose event loop has closed) must
+            # not keep the others from hearing, nor end the thread publishing.
+            try:
+                listener(job_id)
+            except Exception as exc:
+                log.warning("a change listener failed (%s)", exception_summary(exc))
 
 
 class InProcessNotifier(Fanout):

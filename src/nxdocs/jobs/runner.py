@@ -125,7 +125,9 @@ class WorkerProcess:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        self._thread = threading.Thread(target=self._supervise, name="worker-process")
+        # A daemon: if shutdown is skipped (a second Ctrl-C makes uvicorn force its
+        # exit), the supervisor must not keep the interpreter from exiting.
+        self._thread = threading.Thread(target=self._supervise, name="worker-process", daemon=True)
 
     @property
     def alive(self) -> bool:
@@ -153,7 +155,8 @@ class WorkerProcess:
                 log.error("worker process %d outlived its shutdown; killing it", process.pid)
                 process.kill()
                 process.wait()
-        self._thread.join()
+        if self._thread.ident is not None:  # started, possibly stopped already
+            self._thread.join()
 
     def _supervise(self) -> None:
         restarts = Backoff(0.5, 30.0)

@@ -176,9 +176,13 @@ class JobStore:
     ) -> list[ClaimedJob]:
         """Claim up to `limit` runnable jobs, fairly between owners.
 
-        Round-robin: each owner's oldest runnable job comes before any owner's
-        next one, owners with fewer jobs running anywhere first, oldest first
-        among equals. With `per_owner`, this worker never holds more than that
+        Levelled round-robin: a job's share is its owner's running jobs (on
+        any worker) plus its place in the owner's line of due jobs; the
+        smallest shares go first, the oldest among equals. So each waiting
+        owner's next job comes before anyone's one after it, and an owner with
+        many jobs running waits behind owners with few.
+
+        With `per_owner`, this worker never holds more than that
         many running jobs of one owner, so one owner's backlog cannot take
         every slot and another owner's job waits for a free slot, not for the
         backlog. (Claims of other workers running at the same moment may each
@@ -188,6 +192,7 @@ class JobStore:
         params = {
             "worker_id": worker_id,
             "limit": limit,
+            "window": limit * _CLAIM_WINDOW,
             "lease_ms": _ms(lease_seconds),
             "per_owner": per_owner if per_owner is not None else _NO_LIMIT,
         }
@@ -410,6 +415,9 @@ def database_now(now_sql: str) -> sa.ColumnElement[int]:
 
 
 _NO_LIMIT = 2**31 - 1
+_CLAIM_WINDOW = 4
+"""Due jobs per owner a claim considers, per job it wants: room for the rows
+that claimers running at the same moment hold (PostgreSQL skips them)."""
 _LOST_MESSAGE = ("The job's worker stopped responding on each of its ", " attempts.")
 _STOPPED_MESSAGE = (
     "The job's attempts ran out: the last of its ",

@@ -15,14 +15,17 @@ class PostgresJobStore(JobStore):
 
     # A fair claim, in one statement (see JobStore.claim for the rules):
     # - `waiting` lists the owners with a runnable job (`waiting_owners_sql`);
-    # - `candidates` takes each such owner's oldest runnable jobs (LATERAL,
-    #   the same index), numbered per owner, beside the owner's running jobs
+    # - `candidates` takes each such owner's oldest runnable jobs, more than
+    #   the claim wants (`:window`), so rows other claimers hold leave enough
+    #   (LATERAL, the same index), numbered per owner, beside the owner's running jobs
     #   (read through the partial index ix_jobs_leases: only busy slots);
-    # - `ranked` keeps the jobs under this worker's per-owner cap and orders
-    #   them round-robin: every owner's next job before anyone's one after;
-    # - `picked` locks them. FOR UPDATE cannot sit beside window functions, so
-    #   it is a step of its own; SKIP LOCKED makes concurrent claimers skip
-    #   rows another has just picked instead of waiting for them. MATERIALIZED
+    # - `ranked` keeps the jobs under this worker's per-owner cap, each with its
+    #   share (the owner's running jobs plus its place in the owner's line);
+    # - `picked` takes the smallest shares and locks them. FOR UPDATE cannot
+    #   sit beside window functions, so it is a step of its own; its LIMIT
+    #   counts only rows it could lock (SKIP LOCKED passes over the ones
+    #   another claimer holds), so claimers woken together take disjoint
+    #   batches instead of one taking all and the others none. MATERIALIZED
     #   keeps the picked set exactly what was locked.
     claim_sql = sa.text(
         f"""
@@ -43,20 +46,20 @@ class PostgresJobStore(JobStore):
             CROSS JOIN LATERAL (
                 SELECT q.id, q.run_at FROM jobs q
                 WHERE q.state = 'queued' AND q.owner_id = w.owner_id AND q.run_at <= {now_sql}
-                ORDER BY q.run_at LIMIT :limit
+                ORDER BY q.run_at LIMIT :window
             ) next
             LEFT JOIN busy b ON b.owner_id = w.owner_id
             WHERE w.owner_id IS NOT NULL
         ),
         ranked AS (
-            SELECT id FROM candidates
+            SELECT id, everywhere + position AS share, run_at FROM candidates
             WHERE here + position <= :per_owner
-            ORDER BY everywhere + position, run_at, id
-            LIMIT :limit
         ),
         picked AS MATERIALIZED (
             SELECT j.id FROM ranked r JOIN jobs j ON j.id = r.id
             WHERE j.state = 'queued'
+            ORDER BY r.share, r.run_at, r.id
+            LIMIT :limit
             FOR UPDATE OF j SKIP LOCKED
         )
         UPDATE jobs

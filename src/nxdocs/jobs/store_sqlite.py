@@ -38,7 +38,7 @@ class SqliteJobStore(JobStore):
             JOIN jobs next ON next.id IN (
                 SELECT q.id FROM jobs q
                 WHERE q.state = 'queued' AND q.owner_id = w.owner_id AND q.run_at <= {now_sql}
-                ORDER BY q.run_at LIMIT :limit
+                ORDER BY q.run_at LIMIT :window
             )
             LEFT JOIN busy b ON b.owner_id = w.owner_id
             WHERE w.owner_id IS NOT NULL
