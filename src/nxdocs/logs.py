@@ -25,10 +25,14 @@ _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 
 
 class OneLineFormatter(logging.Formatter):
-    """Each record is one line: control characters escaped, the message capped."""
+    """Each record is one line: control characters escaped, the message capped.
+
+    A safety net only: client text in the message is already `client_text`,
+    which this leaves as it is (no second round of backslashes).
+    """
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
-        return _escape(super().formatMessage(record), _LINE_LIMIT)
+        return _capped(_escape_controls(super().formatMessage(record)), _LINE_LIMIT)
 
 
 def configure_logging(level: str) -> None:
@@ -49,9 +53,19 @@ def _escape(value: str, limit: int) -> str:
     # Backslashes doubled first, so an escape we write and one the client
     # wrote as text never look alike.
     escaped = kept.replace("\\", "\\\\").encode("ascii", "backslashreplace").decode("ascii")
-    escaped = "".join(_CONTROL.get(ord(char), char) for char in escaped)
+    escaped = _escape_controls(escaped)
     cut = len(value) - len(kept)
     return f"{escaped}...({cut} more)" if cut else escaped
+
+
+def _escape_controls(text: str) -> str:
+    return "".join(_CONTROL.get(ord(char), char) for char in text)
+
+
+def _capped(text: str, limit: int) -> str:
+    """`text` at most `limit` characters long, saying how many were cut."""
+    cut = len(text) - limit
+    return f"{text[:limit]}...({cut} more)" if cut > 0 else text
 
 
 def exception_summary(exc: BaseException) -> str:

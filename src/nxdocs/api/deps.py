@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from prometheus_client import CollectorRegistry
@@ -49,30 +49,16 @@ def current_owner(request: Request) -> str:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+T = TypeVar("T")
 
 
-def _system(found: ServicesDep) -> System:
-    return found.system
+def _service(pick: Callable[[Services], T]) -> Callable[[Services], T]:
+    """A dependency handing a route one of the `Services`."""
 
+    def get(found: ServicesDep) -> T:
+        return pick(found)
 
-def _waiter(found: ServicesDep) -> JobWaiter:
-    return found.waiter
-
-
-def _signer(found: ServicesDep) -> LinkSigner:
-    return found.signer
-
-
-def _links(found: ServicesDep) -> DownloadLinks:
-    return found.links
-
-
-def _readiness(found: ServicesDep) -> Readiness:
-    return found.readiness
-
-
-def _metrics(found: ServicesDep) -> CollectorRegistry:
-    return found.metrics
+    return get
 
 
 _IdInPath = Annotated[str, Path(description="The resource's id, e.g. `doc_...`.")]
@@ -94,12 +80,12 @@ Owner = Annotated[str, Depends(current_owner)]
 ArtifactId = Annotated[str, Depends(_path_id("doc"))]
 ExportId = Annotated[str, Depends(_path_id("exp"))]
 BrandId = Annotated[str, Depends(_path_id("brand"))]
-SystemDep = Annotated[System, Depends(_system)]
-WaiterDep = Annotated[JobWaiter, Depends(_waiter)]
-SignerDep = Annotated[LinkSigner, Depends(_signer)]
-LinksDep = Annotated[DownloadLinks, Depends(_links)]
-ReadinessDep = Annotated[Readiness, Depends(_readiness)]
-MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
+SystemDep = Annotated[System, Depends(_service(lambda s: s.system))]
+WaiterDep = Annotated[JobWaiter, Depends(_service(lambda s: s.waiter))]
+SignerDep = Annotated[LinkSigner, Depends(_service(lambda s: s.signer))]
+LinksDep = Annotated[DownloadLinks, Depends(_service(lambda s: s.links))]
+ReadinessDep = Annotated[Readiness, Depends(_service(lambda s: s.readiness))]
+MetricsDep = Annotated[CollectorRegistry, Depends(_service(lambda s: s.metrics))]
 Limit = Annotated[int, Query(ge=1, le=20, description="Items per page, 1-20.")]
 After = Annotated[
     str | None,
