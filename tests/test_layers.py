@@ -25,17 +25,18 @@ RANKS = {
     "artifacts": 5,  # the resources and their job handlers
     "exports": 5,
     "brands": 5,
-    "poll": 4,  # GET /v1/jobs/{id}: body, cache, readers, waiter
+    "poll": 4,  # the API's reads of jobs: body, cache, readers, waiter, listing
     "render": 3,  # page model in, files out
     "generate": 3,  # requests in, page model out
     "jobs": 2,  # the engine
     "auth": 2,  # keys and owners
+    "idempotency": 2,  # Idempotency-Key rows: claim, record, replay
     "storage": 2,  # blob stores, link signing
     "db": 1,  # schema, engines, migrations
     "pages": 1,  # the page model
     "settings": 2,  # configuration; reads db.backend to check the database URL
     "clock": 1,
-    "ids": 1,
+    "ids": 0,  # imports nothing of nxdocs; every layer names things by id
     "logs": 1,
 }
 ALSO_ALLOWED = {("exports", "artifacts")}  # an export is of an artifact

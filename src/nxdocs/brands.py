@@ -53,7 +53,7 @@ class BrandStore:
         if theme_id is not None:
             get_theme(theme_id)
         now = self.clock.now_ms()
-        brand = Brand(new_id("brand"), owner_id, name, ai_instruction, theme_id, now, now)
+        brand = Brand(new_id("brand", now), owner_id, name, ai_instruction, theme_id, now, now)
         with self.engine.begin() as connection:
             connection.execute(brands.insert().values(**brand.__dict__))
         return brand

@@ -1,18 +1,47 @@
-"""Resource ids: a type prefix and an unguessable random part."""
+"""Resource ids: a type prefix, the creation time, and an unguessable random part.
+
+An id is `prefix_` + 9 base-36 digits of the creation time in milliseconds +
+16 random characters. The time makes an id a list cursor on its own: a page
+can continue after an item that has since been deleted (`id_time_ms`). Ids
+made before ids carried a time are 24 random characters; they are still
+valid everywhere, they just carry no time.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 import string
+import time
 
 _ALPHABET = string.ascii_lowercase + string.digits
-_RANDOM_CHARS = 24  # 36**24 is about 2**124: unguessable, and ids stay short
+_TIME_CHARS = 9  # 36**9 ms is over 3,000 years after 1970
+_RANDOM_CHARS = 16  # 36**16 is about 2**82: unguessable
+_TIMED_LENGTH = _TIME_CHARS + _RANDOM_CHARS
 
 
-def new_id(prefix: str) -> str:
-    """`job_`, `doc_`, `exp_`, ... followed by lowercase letters and digits."""
-    return f"{prefix}_{''.join(secrets.choice(_ALPHABET) for _ in range(_RANDOM_CHARS))}"
+def new_id(prefix: str, at_ms: int | None = None) -> str:
+    """`job_`, `doc_`, `exp_`, ... made at `at_ms` (now by default): the resource's
+    `created_at`, so that the id and the row agree as list cursors."""
+    when = time.time_ns() // 1_000_000 if at_ms is None else at_ms
+    random_part = "".join(secrets.choice(_ALPHABET) for _ in range(_RANDOM_CHARS))
+    return f"{prefix}_{_base36(when, _TIME_CHARS)}{random_part}"
+
+
+def id_time_ms(value: str) -> int | None:
+    """The creation time an id carries, or None for an id made before ids had one."""
+    _, _, body = value.partition("_")
+    if len(body) != _TIMED_LENGTH or not body.isascii() or not body.isalnum():
+        return None
+    return int(body[:_TIME_CHARS], 36)
+
+
+def _base36(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 36)
+        digits.append(_ALPHABET[(digit + 26) % 36])  # 0-9 are the alphabet's last ten
+    return "".join(reversed(digits))
 
 
 ID_PATTERN = r"^[a-z]+_[a-z0-9]{1,60}$"

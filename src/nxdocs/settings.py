@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Jobs one owner may have queued or running (429 beyond; 0: no limit).",
     )
+    idempotency_key_seconds: Annotated[int, Scope.API] = Field(
+        default=86_400,
+        ge=1,
+        description="How long an Idempotency-Key replays its first response.",
+    )
     sync_wait_seconds: Annotated[float, Scope.API] = Field(
         default=60.0, ge=0, description="How long sync creates wait before answering 202."
     )
@@ -181,8 +186,15 @@ class Settings(BaseSettings):
     export_retention_seconds: Annotated[int, Scope.BOTH] = Field(
         default=30 * 86_400, ge=1, description="How long export files are kept."
     )
+    job_retention_seconds: Annotated[int, Scope.WORKER] = Field(
+        default=30 * 86_400,
+        ge=1,
+        description="How long finished jobs (and their idempotency keys) are kept.",
+    )
     purge_interval_seconds: Annotated[float, Scope.WORKER] = Field(
-        default=3600.0, gt=0, description="How often workers purge expired export files."
+        default=3600.0,
+        gt=0,
+        description="How often maintenance purges expired export files, jobs and keys.",
     )
     monthly_export_limit: Annotated[int, Scope.API] = Field(
         default=1000, ge=0, description="Exports per owner per calendar month (429 beyond)."

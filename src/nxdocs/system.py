@@ -22,7 +22,10 @@ from nxdocs.db.secrets import signing_secret
 from nxdocs.exports.handler import ExportRunHandler, RenderOptions
 from nxdocs.exports.store import ExportStore
 from nxdocs.generate import LlmGenerator
+from nxdocs.idempotency.store import IdempotencyStore
+from nxdocs.jobs.control import JobControl
 from nxdocs.jobs.handlers import HandlerRegistry
+from nxdocs.jobs.leader import MAINTENANCE, Leadership
 from nxdocs.jobs.model import ARTIFACT_CREATE, EXPORT_RUN
 from nxdocs.jobs.notify import InProcessNotifier, Notifier
 from nxdocs.jobs.notify_postgres import PostgresNotifier
@@ -56,6 +59,7 @@ class System:
     brands: BrandStore
     exports: ExportStore
     blobs: BlobStore
+    idempotency: IdempotencyStore
     llm: LlmGenerator | None = None
 
     def poll_path(self) -> tuple[JobReader, JobCache]:
@@ -80,24 +84,55 @@ class System:
         return LinkSigner(key, self.settings.resolved_public_url())
 
     def worker(self) -> Worker:
-        """A worker for this system, with its periodic maintenance (the export file purge)."""
+        """A worker for this system, with its periodic maintenance (retention, the
+        file purge, expired idempotency keys), which one worker at a time runs
+        across all processes."""
         settings = self.settings
 
-        def purge() -> int:
+        def purge_files() -> int:
             cutoff = self.clock.now_ms() - settings.export_retention_seconds * 1000
             return self.exports.purge_files(self.blobs, cutoff)
 
+        def purge_jobs() -> int:
+            cutoff = self.clock.now_ms() - settings.job_retention_seconds * 1000
+            return JobControl(self.store).delete_finished(cutoff)
+
+        def leadership(worker_id: str) -> Leadership:
+            return Leadership(
+                self.engine,
+                self.store.now_sql,
+                worker_id,
+                lease_seconds=settings.lease_seconds,
+                role=MAINTENANCE,
+            )
+
+        # Retention is measured on the injected clock, and so is its interval.
+        def now() -> float:
+            return self.clock.now_ms() / 1000
+
+        interval = settings.purge_interval_seconds
         tasks = [
             PeriodicTask(
                 "export file purge",
-                settings.purge_interval_seconds,
-                purge,
+                interval,
+                purge_files,
                 "purged the files of {count} export(s) past retention",
-                # Retention is measured on the injected clock, and so is its interval.
-                now=lambda: self.clock.now_ms() / 1000,
-            )
+                now=now,
+            ),
+            PeriodicTask(
+                "job retention", interval, purge_jobs, "deleted {count} finished job(s)", now=now
+            ),
+            PeriodicTask(
+                "idempotency key purge",
+                interval,
+                self.idempotency.purge_expired,
+                "deleted {count} expired idempotency key(s)",
+                now=now,
+            ),
         ]
-        return Worker(self.store, self.registry, self.worker_config(), periodic=tasks)
+        return Worker(
+            self.store, self.registry, self.worker_config(), periodic=tasks, leadership=leadership
+        )
 
     def worker_config(self) -> WorkerConfig:
         s = self.settings
@@ -173,6 +208,13 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         brands=BrandStore(engine, clock),
         exports=exports,
         blobs=blobs,
+        idempotency=IdempotencyStore(
+            engine,
+            clock,
+            database.backend,
+            lifetime_seconds=settings.idempotency_key_seconds,
+            wait_seconds=settings.sync_wait_seconds,
+        ),
         llm=llm,
     )
 

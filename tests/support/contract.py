@@ -1,8 +1,8 @@
 """What the contract page fixes: the JSON Schemas, the timestamp format, the 404 body.
 
 `check_response` is installed as an httpx response hook on every client the
-suite uses, so each job response and each error body is validated, whatever
-the test itself asserts.
+suite uses, so each job (polled, listed or cancelled) and each error body is
+validated, whatever the test itself asserts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ _DIR = Path(__file__).resolve().parent.parent / "contract"
 JOB_SCHEMA = json.loads((_DIR / "job.schema.json").read_text())
 ERROR_SCHEMA = json.loads((_DIR / "error.schema.json").read_text())
 _JOB_PATH = re.compile(r"^/v1/jobs/[^/]+$")
+_CANCEL_PATH = re.compile(r"^/v1/jobs/[^/]+/cancel$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 """A contract timestamp: `2026-01-15T10:30:00.000Z`, milliseconds, UTC."""
 NOT_FOUND = {"error": {"code": "NOT_FOUND", "message": "The requested resource was not found."}}
@@ -47,5 +48,13 @@ def check_response(response: httpx.Response) -> None:
     response.read()
     if response.status_code >= 400:
         validate_error(response.json())
-    elif _JOB_PATH.match(response.request.url.path) and response.request.method == "GET":
+        return
+    path, method = response.request.url.path, response.request.method
+    if (method == "GET" and _JOB_PATH.match(path)) or (
+        method == "POST" and _CANCEL_PATH.match(path)
+    ):
         validate_job(response.json())
+    elif method == "GET" and path == "/v1/jobs":
+        # Every item of the job list is the contract's job object.
+        for job in response.json()["data"]:
+            validate_job(job)

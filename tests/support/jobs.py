@@ -20,7 +20,7 @@ def enqueue(
     job_type: str = ARTIFACT_CREATE,
     max_attempts: int | None = None,
 ) -> str:
-    job = NewJob(new_id("job"), owner_id, job_type, payload or {})
+    job = NewJob(new_id("job", system.clock.now_ms()), owner_id, job_type, payload or {})
     with system.engine.begin() as connection:
         system.store.enqueue(
             connection, job, max_attempts=max_attempts or system.settings.max_attempts

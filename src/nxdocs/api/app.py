@@ -20,6 +20,7 @@ from nxdocs.api import (
     exports,
     files,
     health,
+    job_control,
     me,
     metrics,
     ready,
@@ -30,6 +31,7 @@ from nxdocs.api.body_limits import BodyLimits
 from nxdocs.api.catch_all import CatchAllErrors
 from nxdocs.api.deps import Services
 from nxdocs.api.error_handlers import install_error_handlers
+from nxdocs.api.idempotency import IdempotentCreates
 from nxdocs.api.jobs import JobPollRoute
 from nxdocs.api.metrics import metrics_registry
 from nxdocs.api.openapi import install_openapi
@@ -117,6 +119,7 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         ready.router,
         metrics.router,
         artifacts.router,
+        job_control.router,
         exports.router,
         files.router,
         themes_and_brands.router,
@@ -127,7 +130,9 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         KeyCache(system.keys.owner_of, settings.auth_cache_seconds),
         RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
-    # The last added runs first: the key is checked before the body is read.
+    # The last added runs first: the key is checked before the body is read, and
+    # Idempotency-Key sees the owner and a body already bounded.
+    api.add_middleware(IdempotentCreates, store=system.idempotency)
     api.add_middleware(BodyLimits, max_bytes=settings.max_request_bytes)
     api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)
     poll = JobPollRoute(

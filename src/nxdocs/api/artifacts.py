@@ -10,10 +10,19 @@ from starlette.responses import Response
 
 from nxdocs.api.deps import After, ArtifactId, Limit, Owner, SystemDep, WaiterDep
 from nxdocs.api.errors import NotFoundError
+from nxdocs.api.idempotency import IdempotencyKeyDep, KeyHold
 from nxdocs.api.json_body import StrictJsonRoute
 from nxdocs.api.lists import list_object
 from nxdocs.api.objects import ArtifactDeleted, ArtifactList, ArtifactObject
-from nxdocs.api.openapi import AUTHED, BAD_QUERY, JSON_BODY, NOT_FOUND, ok
+from nxdocs.api.openapi import (
+    AUTHED,
+    BAD_QUERY,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT,
+    JSON_BODY,
+    NOT_FOUND,
+    ok,
+)
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.artifacts.model import GENERATING, Artifact, ArtifactCreate
 from nxdocs.artifacts.requests import new_artifact
@@ -29,10 +38,13 @@ _STARTED = ok(ArtifactObject, "Generating; follow its `job_id`.")
     "/async",
     status_code=202,
     summary="Create an artifact in the background",
-    responses={202: _STARTED, **JSON_BODY},
+    responses={202: _STARTED, **JSON_BODY, **NOT_FOUND, **IDEMPOTENT},
+    openapi_extra=IDEMPOTENCY_KEY,
 )
-async def create_artifact_async(body: ArtifactCreate, owner: Owner, system: SystemDep) -> Response:
-    artifact = await run_in_threadpool(_create, system, owner, body)
+async def create_artifact_async(
+    body: ArtifactCreate, owner: Owner, system: SystemDep, key: IdempotencyKeyDep
+) -> Response:
+    artifact = await run_in_threadpool(_create, system, owner, body, key)
     return OrjsonResponse(artifact.to_api(), status_code=202)
 
 
@@ -44,14 +56,21 @@ async def create_artifact_async(body: ArtifactCreate, owner: Owner, system: Syst
         201: ok(ArtifactObject, "Ready, or failed with its `error`."),
         202: _STARTED,
         **JSON_BODY,
+        **NOT_FOUND,
+        **IDEMPOTENT,
     },
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_artifact(
-    body: ArtifactCreate, owner: Owner, system: SystemDep, waiter: WaiterDep
+    body: ArtifactCreate,
+    owner: Owner,
+    system: SystemDep,
+    waiter: WaiterDep,
+    key: IdempotencyKeyDep,
 ) -> Response:
     """201 with the finished artifact (ready or failed); 202 like the async route if the
     generation outlasts the bounded wait (`NXDOCS_SYNC_WAIT_SECONDS`)."""
-    artifact = await run_in_threadpool(_create, system, owner, body)
+    artifact = await run_in_threadpool(_create, system, owner, body, key)
     await waiter.wait(artifact.job_id, owner, system.settings.sync_wait_seconds)
     shown = await run_in_threadpool(system.artifacts.get, owner, artifact.id) or artifact
     # The code follows the body shown, which may have finished after the wait.
@@ -104,11 +123,15 @@ def _owned(system: System, owner: str, artifact_id: str) -> Artifact:
     return artifact
 
 
-def _create(system: System, owner: str, body: ArtifactCreate) -> Artifact:
+def _create(system: System, owner: str, body: ArtifactCreate, key: KeyHold) -> Artifact:
+    """A new artifact; or, for a retry with the Idempotency-Key of a request that
+    died after creating one, that artifact as it is now (404 if deleted since)."""
+    if key.created is not None:
+        return _owned(system, owner, key.created.resource_id)
     new = new_artifact(
         owner,
         body,
         max_content_bytes=system.settings.max_content_bytes,
         find_brand=lambda brand_id: system.brands.get(owner, brand_id),
     )
-    return system.artifacts.create(new)
+    return system.artifacts.create(new, on_created=key.on_created)

@@ -37,7 +37,7 @@ class BodyLimits:
         if body and media_type != b"application/json":
             await error_response(UnsupportedMediaTypeError())(scope, receive, send)
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, replay_body(body), send)
 
     async def _read(self, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it passes the limit."""
@@ -56,7 +56,8 @@ class BodyLimits:
                 return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def replay_body(body: bytes) -> Receive:
+    """A `receive` that hands the app `body` whole, as one message."""
     sent = False
 
     async def receive() -> Message:

@@ -19,10 +19,12 @@ from nxdocs.api.errors import (
     ValidationFailedError,
     invalid,
 )
+from nxdocs.api.idempotency import in_progress
 from nxdocs.api.responses import error_response
 from nxdocs.api.unavailable import unavailable_response
 from nxdocs.artifacts.requests import FieldError
 from nxdocs.db.outage import is_outage
+from nxdocs.idempotency.store import KeyTakenOverError
 from nxdocs.jobs.store import TooManyActiveJobsError
 
 # Jobs take seconds to minutes: a few seconds is the soonest a slot may free up.
@@ -34,6 +36,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(FieldError, _field_error)
     app.add_exception_handler(TooManyActiveJobsError, _too_many_jobs)
+    app.add_exception_handler(KeyTakenOverError, _key_taken_over)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Starlette renders this for any other exception and then re-raises it;
@@ -58,6 +61,13 @@ async def _too_many_jobs(_request: Request, exc: Exception) -> Response:
         "retry when some have finished."
     )
     return error_response(error, {"Retry-After": str(_BUSY_RETRY_AFTER_SECONDS)})
+
+
+async def _key_taken_over(_request: Request, exc: Exception) -> Response:
+    """The request outlived its Idempotency-Key's lock and another took the key
+    over; its create was rolled back, and the other request answers for the key."""
+    assert isinstance(exc, KeyTakenOverError)
+    return in_progress()
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:

@@ -74,6 +74,14 @@ class MethodNotAllowedError(ApiError):
     message = "This method is not allowed on this resource."
 
 
+class ConflictError(ApiError):
+    """409: the request conflicts with the resource's state (e.g. cancelling a finished job)."""
+
+    status = 409
+    code = "CONFLICT"
+    message = "The request conflicts with the current state of the resource."
+
+
 class GoneError(ApiError):
     """410: a signed link that has expired."""
 
@@ -104,6 +112,17 @@ class RateLimitedError(ApiError):
     status = 429
     code = "RATE_LIMITED"
     message = "Too many requests; retry later."
+
+
+class IdempotencyKeyReusedError(ApiError):
+    """409: the Idempotency-Key was first used with a different request."""
+
+    status = 409
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = (
+        "This Idempotency-Key was already used with a different request "
+        "(method, path or body); use a new key for a new request."
+    )
 
 
 class InternalError(ApiError):

@@ -12,7 +12,7 @@ T = TypeVar("T")
 
 
 def list_object(
-    page: Callable[[], tuple[Sequence[T], bool]], to_api: Callable[[T], dict[str, Any]]
+    page: Callable[[], tuple[Sequence[T], bool]], to_api: Callable[[T], Any]
 ) -> dict[str, Any]:
     """`{"object": "list", "data": [...], "has_more": bool}` for one page."""
     try:
@@ -22,5 +22,5 @@ def list_object(
     return {"object": "list", "data": _api(items, to_api), "has_more": has_more}
 
 
-def _api(items: Iterable[T], to_api: Callable[[T], dict[str, Any]]) -> list[dict[str, Any]]:
+def _api(items: Iterable[T], to_api: Callable[[T], Any]) -> list[Any]:
     return [to_api(item) for item in items]

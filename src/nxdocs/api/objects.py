@@ -37,6 +37,10 @@ BrandId = Annotated[str, Field(pattern=id_pattern("brand"))]
 # --- errors -------------------------------------------------------------------------------------
 
 
+JobType = Literal["artifact.create", "export.run"]
+"""The contract's job types (`nxdocs.jobs.model.JOB_TYPES`)."""
+
+
 class FieldProblem(BaseModel):
     field: str = Field(description="The field as the client wrote it, e.g. `pages[0]`.")
     message: str
@@ -74,7 +78,7 @@ class Progress(BaseModel):
 class _Job(BaseModel):
     id: JobId
     object: Literal["job"]
-    type: Literal["artifact.create", "export.run"]
+    type: JobType
     created_at: Timestamp
     updated_at: Timestamp
     progress: Progress | None = Field(
@@ -103,6 +107,14 @@ class FailedJob(_Job):
 
 
 JobObject = Annotated[ProcessingJob | CompletedJob | FailedJob, Field(discriminator="status")]
+
+
+class JobList(BaseModel):
+    object: Literal["list"]
+    data: list[JobObject]
+    has_more: bool
+
+
 """The job object of the contract page, plus nxdocs's additive `progress`."""
 
 

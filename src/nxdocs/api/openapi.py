@@ -19,12 +19,13 @@ no single route knows:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
+from nxdocs.api.idempotency import HEADER, KEY_PATTERN, REPLAYED
 from nxdocs.api.objects import ErrorBody, JobObject
 from nxdocs.render.themes import BUILTIN_THEMES
 
@@ -68,6 +69,12 @@ AUTHED: Responses = {
 
 NOT_FOUND: Responses = {404: _error("The requested resource was not found.")}
 
+
+def conflict(description: str) -> Responses:
+    """A route's 409, described for that route."""
+    return {409: _error(description)}
+
+
 BAD_QUERY: Responses = {400: _error("A query parameter is invalid (VALIDATION_ERROR).")}
 
 JSON_BODY: Responses = {
@@ -76,6 +83,30 @@ JSON_BODY: Responses = {
     415: _error("The body is not `application/json` (UNSUPPORTED_MEDIA_TYPE)."),
 }
 """Routes that take a JSON body (`nxdocs.api.body_limits`, `nxdocs.api.json_body`)."""
+
+IDEMPOTENT: Responses = {
+    409: _error(
+        f"The {HEADER} was first used with a different request (IDEMPOTENCY_KEY_REUSED), "
+        "or a request with it has not answered yet (CONFLICT; retry after Retry-After).",
+        _RETRY_AFTER,
+    )
+}
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Makes the request safe to retry: the same key with the same request "
+            "(method, path, JSON body) within the key's lifetime (`--idempotency-key-seconds`, "
+            "24 hours by default) answers the first response again "
+            f"(a 2xx or 404), with `{REPLAYED}: true`, and creates nothing. Other answers "
+            "free the key. Keys are per owner.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
+        }
+    ]
+}
+"""Routes that create work (`nxdocs.api.idempotency`): `openapi_extra=` and `responses=`."""
 
 _EXPORT_MEDIA_TYPES = (
     "application/pdf",
@@ -135,7 +166,9 @@ def install_openapi(app: FastAPI, public_prefixes: Iterable[str]) -> None:
 
 def _add_job_route(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    job_schema = TypeAdapter[Any](JobObject).json_schema(  # type: ignore[arg-type]
+    # JobObject is an Annotated union, which type checkers read differently across
+    # pydantic releases; the cast keeps the call checked the same under all of them.
+    job_schema = TypeAdapter[Any](cast(Any, JobObject)).json_schema(
         ref_template="#/components/schemas/{model}"
     )
     components.update(job_schema.pop("$defs", {}))

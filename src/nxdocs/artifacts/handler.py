@@ -29,7 +29,7 @@ class ArtifactCreateHandler:
         if request is None:
             raise JobError("ARTIFACT_DELETED", "The artifact was deleted before it was generated.")
         try:
-            generated = choose_generator(request, self.llm).generate(request)
+            generated = choose_generator(request, self.llm).generate(request, context.check)
         except GenerationError as exc:
             failure = RetryableJobError if exc.retryable else JobError
             raise failure(exc.code, exc.message) from exc

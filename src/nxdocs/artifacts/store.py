@@ -45,9 +45,21 @@ class ArtifactStore:
         self.clock = clock
         self.max_attempts = max_attempts
 
-    def create(self, new: NewArtifact) -> Artifact:
-        """Insert the artifact and its `artifact.create` job together; both ids are fixed here."""
-        artifact_id, job_id, now = new_id("doc"), new_id("job"), self.clock.now_ms()
+    def create(
+        self,
+        new: NewArtifact,
+        *,
+        on_created: Callable[[sa.Connection, str, str], None] | None = None,
+    ) -> Artifact:
+        """Insert the artifact and its `artifact.create` job together; both ids are fixed here.
+
+        `on_created` runs last in the same transaction with (connection, artifact
+        id, job id), for what must commit with them or not at all (the
+        Idempotency-Key's record of what it created); if it raises, nothing is
+        written.
+        """
+        now = self.clock.now_ms()
+        artifact_id, job_id = new_id("doc", now), new_id("job", now)
         # Returned as inserted: a re-read could already see the worker's result.
         created = Artifact(
             id=artifact_id,
@@ -92,6 +104,8 @@ class ArtifactStore:
             )
             job = NewJob(job_id, new.owner_id, ARTIFACT_CREATE, {"artifact_id": artifact_id})
             self.jobs.enqueue(connection, job, max_attempts=self.max_attempts)
+            if on_created is not None:
+                on_created(connection, artifact_id, job_id)
         return created
 
     def get(self, owner_id: str, artifact_id: str) -> Artifact | None:

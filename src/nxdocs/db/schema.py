@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+_FINISHED = sa.text("state IN ('succeeded', 'failed', 'cancelled')")
+
 owners = sa.Table(
     "owners",
     metadata,
@@ -74,7 +76,17 @@ jobs = sa.Table(
         sqlite_where=sa.text("state = 'running'"),
         postgresql_where=sa.text("state = 'running'"),
     ),
-    sa.Index("ix_jobs_owner_created", "owner_id", "created_at"),
+    # Listing: an owner's jobs newest first, (created_at, id) being the cursor;
+    # with a status filter, one range per state, merged (see `nxdocs.jobs.listing`).
+    sa.Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),
+    sa.Index("ix_jobs_owner_state_created", "owner_id", "state", "created_at", "id"),
+    # Retention finds finished jobs by the time they finished.
+    sa.Index(
+        "ix_jobs_finished",
+        "updated_at",
+        sqlite_where=_FINISHED,
+        postgresql_where=_FINISHED,
+    ),
 )
 
 brands = sa.Table(
@@ -145,4 +157,39 @@ server_secrets = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    # Keys are scoped per owner: the primary key is what makes concurrent
+    # duplicates create one job (the loser's insert conflicts).
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    # SHA-256 of the method, path and canonical body: "the same request".
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # The first request holds the key until then (ms); a request that died
+    # holding it is taken over after.
+    sa.Column("locked_until", sa.BigInteger, nullable=True),
+    # What the first request created, written in the transaction that created it.
+    sa.Column("resource_id", sa.String(40), nullable=True),
+    sa.Column("job_id", sa.String(40), nullable=True),
+    # The first response, replayed as it was; NULL while in progress.
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_idempotency_keys_expires", "expires_at"),
+    sa.Index("ix_idempotency_keys_job", "job_id"),
+)
+
+leaders = sa.Table(
+    "leaders",
+    metadata,
+    # One row per role (e.g. "maintenance"): who holds it, until when, on the
+    # database's clock. A holder that stops renewing is replaced.
+    sa.Column("role", sa.String(40), primary_key=True),
+    sa.Column("holder", sa.String(120), nullable=True),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("since", sa.BigInteger, nullable=False),
 )

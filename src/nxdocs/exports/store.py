@@ -9,7 +9,7 @@ counts against the monthly quota, so deleting artifacts cannot buy exports back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,15 +60,24 @@ class ExportStore:
         self.max_attempts = max_attempts
 
     def create(
-        self, owner_id: str, artifact_id: str, fmt: str, pages: list[int] | None, quota: Quota
+        self,
+        owner_id: str,
+        artifact_id: str,
+        fmt: str,
+        pages: list[int] | None,
+        quota: Quota,
+        *,
+        on_created: Callable[[sa.Connection, str, str], None] | None = None,
     ) -> Export:
         """Insert the export and its `export.run` job together; both ids are fixed here.
 
         The quota is counted in the same transaction, with this owner's creates
         serialised (a row lock on PostgreSQL; SQLite has one writer), so
-        parallel requests cannot overrun it.
+        parallel requests cannot overrun it. `on_created` runs last in that
+        transaction, as in `ArtifactStore.create`.
         """
-        export_id, job_id, now = new_id("exp"), new_id("job"), self.clock.now_ms()
+        now = self.clock.now_ms()
+        export_id, job_id = new_id("exp", now), new_id("job", now)
         # Returned as inserted: a re-read could already see the worker's result.
         created = Export(
             id=export_id,
@@ -109,6 +118,8 @@ class ExportStore:
             )
             job = NewJob(job_id, owner_id, EXPORT_RUN, {"export_id": export_id})
             self.jobs.enqueue(connection, job, max_attempts=self.max_attempts)
+            if on_created is not None:
+                on_created(connection, export_id, job_id)
         return created
 
     def get(self, export_id: str, owner_id: str | None = None) -> Export | None:

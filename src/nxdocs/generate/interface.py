@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,6 +38,16 @@ class GeneratedArtifact:
     metadata: dict[str, str]
 
 
+Checkpoint = Callable[[], None]
+"""Called by a generator between pages (and between calls to a model): raising
+from it is the caller's way to stop the generation (a cancelled job); the
+exception propagates as it is."""
+
+
+def no_checkpoint() -> None:
+    """The checkpoint when the caller has none."""
+
+
 class Generator(Protocol):
     """The port the artifact job talks to; every generator implements it.
 
@@ -44,6 +55,9 @@ class Generator(Protocol):
     retryable subclass), so the job turns any failure into a public error code.
     """
 
-    def generate(self, request: GenerationRequest) -> GeneratedArtifact:
-        """Turn the request into a validated document, or raise `GenerationError`."""
+    def generate(
+        self, request: GenerationRequest, checkpoint: Checkpoint = no_checkpoint
+    ) -> GeneratedArtifact:
+        """Turn the request into a validated document, or raise `GenerationError`;
+        `checkpoint()` is called between pages."""
         ...

@@ -21,7 +21,12 @@ from typing import Any
 import httpx
 
 from nxdocs.generate.errors import GenerationError, TransientGenerationError
-from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest
+from nxdocs.generate.interface import (
+    Checkpoint,
+    GeneratedArtifact,
+    GenerationRequest,
+    no_checkpoint,
+)
 from nxdocs.generate.llm_prompt import (
     InvalidAnswerError,
     Message,
@@ -89,8 +94,11 @@ class LlmGenerator:
     ) -> None:
         self.close()
 
-    def generate(self, request: GenerationRequest) -> GeneratedArtifact:
-        """Ask the model until it gives a valid document, or raise a `GenerationError`."""
+    def generate(
+        self, request: GenerationRequest, checkpoint: Checkpoint = no_checkpoint
+    ) -> GeneratedArtifact:
+        """Ask the model until it gives a valid document, or raise a `GenerationError`;
+        `checkpoint()` runs before each call and between the chunks of each answer."""
         if request.prompt is None or not request.prompt.strip():
             raise GenerationError("GENERATION_FAILED", "The language model needs a prompt.")
         opening = first_messages(request, request.prompt)
@@ -98,8 +106,9 @@ class LlmGenerator:
         problem = ""
         for attempt in range(1, self._max_attempts + 1):
             content: str | None = None
+            checkpoint()
             try:
-                content = self._complete(messages)
+                content = self._complete(messages, checkpoint)
                 document = read_document(content, request)
             except InvalidAnswerError as exc:
                 problem = str(exc)
@@ -122,7 +131,7 @@ class LlmGenerator:
             f"attempt(s); the last answer was rejected because {problem}.",
         )
 
-    def _complete(self, messages: list[Message]) -> str:
+    def _complete(self, messages: list[Message], checkpoint: Checkpoint) -> str:
         """One chat-completions call; the answer's text, or a `GenerationError`."""
         body: dict[str, Any] = {
             "model": self.model,
@@ -133,7 +142,7 @@ class LlmGenerator:
         try:
             with self._client.stream("POST", self._url, json=body) as response:
                 _check_status(response.status_code)
-                raw = self._read_body(response)
+                raw = self._read_body(response, checkpoint)
         except httpx.TimeoutException as exc:
             raise GenerationError(
                 "UPSTREAM_TIMEOUT",
@@ -147,11 +156,12 @@ class LlmGenerator:
             raise InvalidAnswerError("the service's answer could not be decoded") from None
         return answer_content(parse_json(raw, "the service's answer"))
 
-    def _read_body(self, response: httpx.Response) -> bytes:
+    def _read_body(self, response: httpx.Response, checkpoint: Checkpoint) -> bytes:
         """The (decoded) body, refused as soon as it grows past `max_answer_bytes`."""
         limit = self._max_answer_bytes
         body = bytearray()
         for chunk in response.iter_bytes():
+            checkpoint()
             body += chunk
             if len(body) > limit:
                 raise InvalidAnswerError(f"the service's answer is over {limit} bytes")

@@ -42,7 +42,12 @@ from pydantic import ValidationError
 
 from nxdocs.generate.error_summary import describe
 from nxdocs.generate.errors import GenerationError
-from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest
+from nxdocs.generate.interface import (
+    Checkpoint,
+    GeneratedArtifact,
+    GenerationRequest,
+    no_checkpoint,
+)
 from nxdocs.generate.markdown_blocks import heading_blocks, node_blocks, paragraph_blocks
 from nxdocs.generate.markdown_stream import MarkdownTooDeepError, TopLevelBlocks
 from nxdocs.generate.naming import artifact_name, document_title
@@ -65,7 +70,9 @@ Splitter = Callable[[Iterable[SyntaxTreeNode]], Iterator[Section]]
 class MarkdownGenerator:
     """Lays out `request.content` (Markdown) as pages, following the module's conventions."""
 
-    def generate(self, request: GenerationRequest) -> GeneratedArtifact:
+    def generate(
+        self, request: GenerationRequest, checkpoint: Checkpoint = no_checkpoint
+    ) -> GeneratedArtifact:
         """Parse the content into a validated document, or raise `GENERATION_FAILED`.
 
         Parsing stops as soon as the content has made more than `MAX_PAGES`
@@ -74,7 +81,7 @@ class MarkdownGenerator:
         if request.content is None or not request.content.strip():
             raise _failed("The Markdown content is empty.")
         source = _LINE_ENDINGS.sub("\n", request.content)
-        pages = _pages(source, request.type)
+        pages = _pages(source, request.type, checkpoint)
         if not any(page.blocks for page in pages):
             raise _failed("The Markdown content has nothing that can be shown on a page.")
         name = artifact_name(request.name, request.prompt, pages)
@@ -129,16 +136,18 @@ def _notes_rule(lines: list[str]) -> Callable[[StateBlock, int, int, bool], bool
     return ends_before
 
 
-def _pages(source: str, kind: DocumentType) -> list[Page]:
+def _pages(source: str, kind: DocumentType, checkpoint: Checkpoint) -> list[Page]:
     env: dict[str, Any] = {}
-    pages = _read_pages(source, kind, env)
+    pages = _read_pages(source, kind, env, checkpoint)
     if env.get("references"):
         # A link may use a definition written after it: read again knowing them all.
-        pages = _read_pages(source, kind, {"references": env["references"]})
+        pages = _read_pages(source, kind, {"references": env["references"]}, checkpoint)
     return pages
 
 
-def _read_pages(source: str, kind: DocumentType, env: MutableMapping[str, Any]) -> list[Page]:
+def _read_pages(
+    source: str, kind: DocumentType, env: MutableMapping[str, Any], checkpoint: Checkpoint
+) -> list[Page]:
     """The pages of `source`, or `GENERATION_FAILED` as soon as there are too many."""
     lines = source.split("\n")
     blocks = TopLevelBlocks(_parser(kind, lines), source, env)
@@ -146,6 +155,7 @@ def _read_pages(source: str, kind: DocumentType, env: MutableMapping[str, Any]) 
     pages: list[Page] = []
     try:
         for page in made:
+            checkpoint()
             pages.append(page)
             if len(pages) > MAX_PAGES:
                 raise _failed(

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nxdocs.generate.errors import GenerationError
-from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest
+from nxdocs.generate.interface import (
+    Checkpoint,
+    GeneratedArtifact,
+    GenerationRequest,
+    no_checkpoint,
+)
 from nxdocs.generate.naming import artifact_name, document_title, shorten
 from nxdocs.generate.outline_topics import PromptOutline, capitalized, read_prompt
 from nxdocs.pages import (
@@ -56,8 +61,13 @@ class _Slot:
 class OutlineGenerator:
     """Builds an outline of exactly `page_count` pages from the prompt alone."""
 
-    def generate(self, request: GenerationRequest) -> GeneratedArtifact:
-        """The outline document, or `GENERATION_FAILED` for a missing prompt or bad count."""
+    def generate(
+        self, request: GenerationRequest, checkpoint: Checkpoint = no_checkpoint
+    ) -> GeneratedArtifact:
+        """The outline document, or `GENERATION_FAILED` for a missing prompt or bad count.
+
+        Made at once from the prompt's words: the only checkpoint is the start."""
+        checkpoint()
         if request.prompt is None or not request.prompt.strip():
             raise GenerationError("GENERATION_FAILED", "An outline needs a prompt.")
         count = DEFAULT_PAGE_COUNT if request.page_count is None else request.page_count

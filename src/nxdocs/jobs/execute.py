@@ -122,7 +122,7 @@ class RunningJob:
         return self.lost or time.monotonic() >= self._lease_deadline
 
     def report_progress(self, done: int, total: int) -> None:
-        self._check_lease()
+        self.check()
         try:
             held = self.store.report_progress(self.job, self.worker_id, done, total)
         except Exception as exc:
@@ -134,9 +134,9 @@ class RunningJob:
             raise LeaseLostError
 
     def heartbeat(self) -> None:
-        self._check_lease()
+        self.check()
         self.renew()
-        self._check_lease()
+        self.check()
 
     def renew(self) -> None:
         """One heartbeat for this claim now; a database error leaves the lease as it was."""
@@ -152,7 +152,7 @@ class RunningJob:
         else:
             self.mark_lost()
 
-    def _check_lease(self) -> None:
+    def check(self) -> None:
         if self.lease_lost():
             raise LeaseLostError
 

@@ -31,8 +31,15 @@ class JobContext(Protocol):
         """
 
     def lease_lost(self) -> bool:
-        """True once another attempt may own this job, or this one timed out or was
-        released: stop and write nothing more (raise `LeaseLostError`)."""
+        """True once another attempt may own this job, or this one timed out, was
+        released or was cancelled: stop and write nothing more (raise `LeaseLostError`)."""
+
+    def check(self) -> None:
+        """Raise `LeaseLostError` if `lease_lost()`: the check to make between pages.
+
+        Local and cheap, so call it as often as you like; a cancel reaches it
+        moments after it commits (the worker re-checks its claims when told).
+        """
 
 
 class JobHandler(Protocol):

@@ -45,7 +45,10 @@ JOB_TYPES = (ARTIFACT_CREATE, EXPORT_RUN)
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
-    """What a caller enqueues; the id is fixed before the transaction commits."""
+    """What a caller enqueues; the id is fixed before the transaction commits.
+
+    The time the id carries (`new_id("job", at_ms)`) is the job's `created_at`.
+    """
 
     id: str
     owner_id: str

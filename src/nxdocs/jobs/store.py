@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
 from nxdocs.db.schema import jobs, owners
+from nxdocs.ids import id_time_ms
 from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence, JobState, JobView, NewJob
 from nxdocs.jobs.notify import Notifier
 from nxdocs.jobs.retry import GiveUp, RetryDecision
@@ -121,7 +122,9 @@ class JobStore:
         """
         if self.max_active_per_owner:
             self._check_active_jobs(connection, job.owner_id)
-        now = self.clock.now_ms()
+        # The id's time is the job's creation time, so a list can page on after
+        # the job is gone (see `nxdocs.ids`); ids without one get the clock's.
+        now = id_time_ms(job.id) or self.clock.now_ms()
         connection.execute(
             jobs.insert().values(
                 id=job.id,
@@ -200,7 +203,7 @@ class JobStore:
             rows = connection.execute(self.claim_sql, params).all()
         # Ids are random, so no order among one batch is meaningful: the
         # statement already took the oldest runnable jobs.
-        return [_claimed(row._mapping) for row in rows]
+        return [claimed_job(row._mapping) for row in rows]
 
     def heartbeat(
         self, worker_id: str, claims: Sequence[ClaimKey], lease_seconds: float
@@ -214,6 +217,17 @@ class JobStore:
                 .where(_claimed_by(worker_id, claims))
                 .values(lease_expires_at=self._db_now + _ms(lease_seconds))
                 .returning(jobs.c.id, jobs.c.run_id)
+            ).all()
+        return {(row.id, row.run_id) for row in rows}
+
+    def held(self, worker_id: str, claims: Sequence[ClaimKey]) -> set[ClaimKey]:
+        """Which of these claims the worker still holds: a read, for a prompt check
+        when a job it runs was changed by someone else (a cancel)."""
+        if not claims:
+            return set()
+        with self.reads.connect() as connection:
+            rows = connection.execute(
+                sa.select(jobs.c.id, jobs.c.run_id).where(_claimed_by(worker_id, claims))
             ).all()
         return {(row.id, row.run_id) for row in rows}
 
@@ -391,7 +405,7 @@ class JobStore:
             .returning(*_CLAIMED_COLUMNS)
         ).all()
         for row in rows:
-            job = _claimed(row._mapping)
+            job = claimed_job(row._mapping)
             error = ErrorInfo(ATTEMPTS_EXHAUSTED, f"{prefix}{job.attempt}{suffix}")
             self.hooks.on_failed(connection, job, error)
             self.notifier.job_updated(connection, job.id)
@@ -455,7 +469,8 @@ def _finished_values(now: int) -> dict[str, Any]:
     return {"worker_id": None, "lease_expires_at": None, "updated_at": now}
 
 
-def _claimed(row: Any) -> ClaimedJob:
+def claimed_job(row: Any) -> ClaimedJob:
+    """A row as the handlers and hooks see it; a job never claimed has an empty run id."""
     return ClaimedJob(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -463,7 +478,7 @@ def _claimed(row: Any) -> ClaimedJob:
         payload=orjson.loads(row["payload"]),
         attempt=row["attempts"],
         max_attempts=row["max_attempts"],
-        run_id=row["run_id"],
+        run_id=row["run_id"] or "",
     )
 
 

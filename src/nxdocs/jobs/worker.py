@@ -25,6 +25,7 @@ from nxdocs.ids import new_id
 from nxdocs.jobs.backoff import Backoff
 from nxdocs.jobs.execute import Executor, RunningJob
 from nxdocs.jobs.handlers import HandlerRegistry
+from nxdocs.jobs.leader import Leadership
 from nxdocs.jobs.notify import RESYNC
 from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import ClaimKey, JobStore
@@ -105,6 +106,8 @@ class Worker:
         config: WorkerConfig,
         worker_id: str | None = None,
         periodic: list[PeriodicTask] | None = None,
+        *,
+        leadership: Callable[[str], Leadership] | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -118,6 +121,7 @@ class Worker:
             write_retry_seconds=max(2 * config.lease_seconds, 5.0),
         )
         self._wake = threading.Event()
+        self._recheck = threading.Event()
         # Keyed by claim, not by job: the same job can be claimed again by this
         # worker while an older attempt of it is still winding down.
         self._slots: dict[ClaimKey, Slot] = {}
@@ -134,6 +138,10 @@ class Worker:
             "recovered {count} job(s) whose lease expired",
         )
         self._periodic = [reap, *(periodic or [])]
+        # Maintenance runs in one worker at a time across all nodes (None: this
+        # worker is alone, as in tests of the loop itself).
+        self._leadership = None if leadership is None else leadership(self.worker_id)
+        self._leading = False
 
     @property
     def running(self) -> int:
@@ -182,9 +190,20 @@ class Worker:
             unsubscribe()
             self._shut_down()
             shut_down.set()
+            self._recheck.set()  # the heartbeat thread sees the stop at once
             self._threads.shutdown()
             self._join_helpers(helpers)
+            self._resign()
             log.info("worker %s stopped", self.worker_id)
+
+    def _resign(self) -> None:
+        if self._leadership is None or not self._leading:
+            return
+        try:
+            self._leadership.resign()
+        except Exception as exc:
+            # Another worker takes over once the lease expires.
+            log.warning("maintenance leadership not handed back: %s", exception_summary(exc))
 
     def stop_waiting(self) -> None:
         """Interrupt an idle wait, e.g. so a stop request is seen at once."""
@@ -193,6 +212,14 @@ class Worker:
     def _on_notification(self, job_id: str | None) -> None:
         if job_id is None or job_id == RESYNC:
             self._wake.set()
+        if job_id == RESYNC or self._runs(job_id):
+            # A job running here changed, maybe by someone else (a cancel): the
+            # heartbeat thread re-checks the claims now, not at its next beat.
+            self._recheck.set()
+
+    def _runs(self, job_id: str | None) -> bool:
+        with self._lock:
+            return any(key[0] == job_id for key in self._slots)
 
     def _free_slots(self) -> int:
         # Abandoned handler threads beyond `concurrency` count against the slots.
@@ -253,11 +280,13 @@ class Worker:
             self._wake.set()
 
     def _run_periodic_tasks(self) -> None:
-        for task in self._periodic:
-            now = task.now()
-            if now < task.next_due:
-                continue
-            task.next_due = now + task.interval_seconds
+        due = [task for task in self._periodic if task.now() >= task.next_due]
+        for task in due:
+            task.next_due = task.now() + task.interval_seconds
+        if not due or not self._lead():
+            return
+        for task in due:
+            log.debug("maintenance: %s", task.name)
             try:
                 done = task.run()
             except Exception as exc:
@@ -267,8 +296,27 @@ class Worker:
             if done:
                 log.info(task.report.format(count=done))
 
+    def _lead(self) -> bool:
+        """Whether this worker runs maintenance now: it holds (or just took) the role."""
+        if self._leadership is None:
+            return True
+        try:
+            leading = self._leadership.hold()
+        except Exception as exc:
+            log.warning("maintenance leadership not renewed: %s", exception_summary(exc))
+            leading = False
+        if leading != self._leading:
+            log.info(
+                "worker %s %s maintenance",
+                self.worker_id,
+                "now leads" if leading else "no longer leads",
+            )
+            self._leading = leading
+        return leading
+
     def _heartbeat_loop(self, stop: threading.Event) -> None:
-        """Renew leases every third of the lease.
+        """Renew leases every third of the lease; between beats, re-check the claims
+        as soon as a job running here is reported changed (`_on_notification`).
 
         A failed renewal is retried soon, with backoff, never later than the
         regular interval: two intervals can be missed before a lease expires.
@@ -276,7 +324,14 @@ class Worker:
         interval = self.config.lease_seconds / 3
         backoff = Backoff(0.1, interval)
         delay = interval
-        while not stop.wait(delay):
+        beat_at = time.monotonic() + delay
+        while not stop.is_set():
+            if self._recheck.wait(max(0.0, beat_at - time.monotonic())):
+                self._recheck.clear()
+                self._check_claims()
+            # Re-checks never put off a beat that is due, however often they come.
+            if stop.is_set() or time.monotonic() < beat_at:
+                continue
             try:
                 self._renew_leases()
             except Exception as exc:
@@ -287,6 +342,21 @@ class Worker:
             else:
                 backoff.succeeded()
                 delay = interval
+            beat_at = time.monotonic() + delay
+
+    def _check_claims(self) -> None:
+        """Mark lost the attempts whose job is no longer theirs (cancelled, taken over)."""
+        with self._lock:
+            running = [slot.running for slot in self._slots.values() if not slot.running.lost]
+        try:
+            held = self.store.held(self.worker_id, [job.key for job in running])
+        except Exception as exc:
+            # Only a shortcut: the next heartbeat finds the same.
+            log.debug("claim re-check failed: %s", exception_summary(exc))
+            return
+        for job in running:
+            if job.key not in held:
+                job.mark_lost()
 
     def _renew_leases(self) -> None:
         with self._lock:
