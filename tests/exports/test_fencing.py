@@ -19,6 +19,7 @@ from nxdocs.artifacts.model import READY
 from nxdocs.exports.quota import Quota
 from nxdocs.exports.store import ExportFile
 from nxdocs.generate import GeneratedArtifact
+from nxdocs.jobs.control import JobControl
 from nxdocs.jobs.errors import LeaseLostError
 from nxdocs.jobs.execute import RunningJob
 from nxdocs.settings import Settings
@@ -150,3 +151,26 @@ def test_delete_prefix_takes_a_folder_and_nothing_beside_it(tmp_path: Path) -> N
         blobs.delete_prefix("exports/exp_1")
     with pytest.raises(ValueError, match="escapes"):
         blobs.delete_prefix("../")
+
+
+def test_a_file_recorded_before_a_cancel_goes_at_the_next_purge(real: System) -> None:
+    """The attempt recorded its file, then the job was cancelled before it completed:
+    the export is failed, and the purge takes the file at its next run."""
+    owner = real.keys.create("fence").owner_id
+    artifact_id = new_artifact(real, owner)
+    run_to_completion(real, claim(real, "w0"))
+    export = real.exports.create(owner, artifact_id, "html", None, Quota(100, 0))
+    running = claim(real, "w1")
+    folder = f"exports/{export.id}/{running.fence.blob_prefix}/"
+    real.blobs.put(folder + "deck.html", b"<html></html>")
+    recorded = ExportFile(folder + "deck.html", "text/html", "deck.html", 13, 1)
+    assert real.exports.save_file(running.fence, export.id, recorded)
+
+    assert JobControl(real.store).cancel(running.job.id, owner, by="test") is not None
+
+    failed = real.exports.get(export.id)
+    assert failed is not None
+    assert failed.status == "failed"
+    assert failed.error_code == "CANCELLED"
+    assert real.exports.purge_files(real.blobs, completed_before_ms=1) == 1
+    assert not (real.settings.data_dir / "files" / "exports" / export.id).exists()

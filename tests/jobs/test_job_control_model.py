@@ -324,7 +324,7 @@ class JobControlMachine(RuleBasedStateMachine):
             for job in self.jobs.values()
             if not job.deleted and job.state.is_terminal and job.updated_at < cutoff
         ]
-        assert self.control.delete_finished(cutoff, batch=batch) == len(going)
+        assert self.control.delete_finished(cutoff, batch=batch, max_batches=10_000) == len(going)
         for job in sorted(going, key=lambda job: job.updated_at):
             job.deleted = True
             self.gone[job.owner].append(job.id)

@@ -74,15 +74,18 @@ def test_no_scan_and_no_sort_of_the_owners_jobs(system: System, owner: str) -> N
     for name, found in FILTERS.items():
         for position in (None, (middle, new_id("job", middle))):
             shown = plan(system, JobLister.query(owner, found, PAGE, position))
+            merged = found.status is not None or found.type is not None
             where = f"{name}, {'a later' if position else 'the first'} page:\n{shown}"
+            if found.type is not None:
+                assert "ix_jobs_owner_type_state_created" in shown, where
             if system.database.sqlite_path is not None:
                 assert "SCAN jobs\n" not in shown + "\n", where
                 assert "USING INDEX ix_jobs_owner" in shown, where
                 # A later page enters the index at its cursor, not at the newest job.
                 if position is not None:
                     assert "created_at<" in shown, where
-                # A sort may merge the page-sized ranges of a status filter, never the table.
-                if found.status is None:
+                # A sort may merge the page-sized ranges of a filter, never the table.
+                if merged is False:
                     assert "TEMP B-TREE" not in shown, where
             else:
                 assert '"Seq Scan"' not in shown, where
@@ -90,7 +93,7 @@ def test_no_scan_and_no_sort_of_the_owners_jobs(system: System, owner: str) -> N
                 conditions = [node.get("Index Cond", "") for node in _plan_nodes(json.loads(shown))]
                 if position is not None:
                     assert any("created_at <=" in cond for cond in conditions), where
-                if found.status is None:
+                if merged is False:
                     assert '"Sort"' not in shown, where
     rows, has_more = JobLister(system.engine).page(owner, JobFilter(), limit=3, after=None)
     assert has_more

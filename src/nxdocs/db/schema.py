@@ -77,9 +77,11 @@ jobs = sa.Table(
         postgresql_where=sa.text("state = 'running'"),
     ),
     # Listing: an owner's jobs newest first, (created_at, id) being the cursor;
-    # with a status filter, one range per state, merged (see `nxdocs.jobs.listing`).
+    # with a status or type filter, one range per state, merged (see
+    # `nxdocs.poll.listing`).
     sa.Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),
     sa.Index("ix_jobs_owner_state_created", "owner_id", "state", "created_at", "id"),
+    sa.Index("ix_jobs_owner_type_state_created", "owner_id", "type", "state", "created_at", "id"),
     # Retention finds finished jobs by the time they finished.
     sa.Index(
         "ix_jobs_finished",

@@ -178,6 +178,13 @@ class ExportStore:
                 error_code=error.code,
                 error_message=error.message,
                 updated_at=self.clock.now_ms(),
+                # A file recorded before the failure (a cancel between the file's
+                # record and the job's completion) is no one's: the purge takes it
+                # at its next run, as a tombstone's.
+                completed_at=sa.case(
+                    (exports.c.file_key.is_not(None), _PURGE_AT_ONCE),
+                    else_=exports.c.completed_at,
+                ),
             )
         )
 

@@ -131,11 +131,36 @@ class IdempotencyStore:
                     .values(locked_until=self.clock.now_ms())
                 )
 
-    def purge_expired(self) -> int:
-        """Delete the keys past their lifetime that nobody holds; how many."""
-        with self.engine.begin() as connection:
-            purged = connection.execute(keys.delete().where(_expired(self.clock.now_ms())))
-        return purged.rowcount
+    def purge_expired(self, *, batch: int = 1000, max_batches: int = 50) -> int:
+        """Delete the keys past their lifetime that nobody holds; how many.
+
+        In short transactions of `batch` keys (found by `expires_at`'s index),
+        at most `max_batches` per call, like job retention: SQLite's one writer
+        is never held for long, and one maintenance round stays short.
+        """
+        total = 0
+        for _ in range(max_batches):
+            now = self.clock.now_ms()
+            with self.engine.begin() as connection:
+                found = connection.execute(
+                    sa.select(keys.c.owner_id, keys.c.key)
+                    .where(_expired(now))
+                    .order_by(keys.c.expires_at)
+                    .limit(batch)
+                ).all()
+                if found:
+                    connection.execute(
+                        keys.delete().where(
+                            sa.tuple_(keys.c.owner_id, keys.c.key).in_(
+                                [tuple(row) for row in found]
+                            ),
+                            _expired(now),
+                        )
+                    )
+            total += len(found)
+            if len(found) < batch:
+                break
+        return total
 
     def get(self, owner_id: str, key: str) -> KeyRow | None:
         with self.reads.connect() as connection:

@@ -85,7 +85,8 @@ class WorkerConfig:
 
 
 def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[2:10]}"
+    # The id's random tail: its head is the time, the same for workers started together.
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-8:]}"
 
 
 @dataclass
@@ -283,9 +284,11 @@ class Worker:
         due = [task for task in self._periodic if task.now() >= task.next_due]
         for task in due:
             task.next_due = task.now() + task.interval_seconds
-        if not due or not self._lead():
-            return
         for task in due:
+            # Renewed before each task, so a long round never outlives the role
+            # (each task's run is bounded well within the lease).
+            if not self._lead():
+                return
             log.debug("maintenance: %s", task.name)
             try:
                 done = task.run()

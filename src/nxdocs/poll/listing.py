@@ -3,11 +3,14 @@
 Pages are cut by (created_at, id) like every list (`nxdocs.db.pagination`),
 so jobs created while a client pages are never seen twice nor skipped. Each
 query reads an index in order and stops after one page:
-- without a status filter, `ix_jobs_owner_created`;
-- with one, `ix_jobs_owner_state_created` once per internal state the status
-  stands for (two at most), each range limited to a page, then merged: an
-  owner with a million completed jobs lists its few failed ones at once.
-The type and time filters are checked on the rows those ranges yield.
+- without a status or type filter, `ix_jobs_owner_created`;
+- with a status, `ix_jobs_owner_state_created` once per internal state the
+  status stands for (two at most), each range limited to a page, then
+  merged: an owner with a million completed jobs lists its few failed ones
+  at once;
+- with a type, `ix_jobs_owner_type_state_created` the same way, once per
+  state (every state when no status is given).
+The time filters bound the same ranges.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ class JobLister:
         """The statement one page runs (up to `limit` rows after `position`), and
         the values to run it with."""
         states = found.states()
+        if states is None and found.type is not None:
+            # Type and state lead an index together: one range per state.
+            states = list(JobState)
         shape = _Shape(
             states=None if states is None else tuple(states),
             type=found.type is not None,

@@ -1,7 +1,9 @@
 """Job control: listing indexes, retention, idempotency keys, the maintenance leader.
 
 - Jobs are listed per owner newest first by (created_at, id), optionally one
-  state range at a time; retention finds finished jobs by their `updated_at`.
+  (type and) state range at a time; retention finds finished jobs by their
+  `updated_at`. On a big table these index builds block writes to `jobs`
+  while they run (they are made in the migration's transaction).
 - `idempotency_keys` holds each owner's keys and the first response to replay.
 - `leaders` holds who runs maintenance (one worker across all nodes).
 
@@ -27,6 +29,11 @@ def upgrade() -> None:
     op.create_index("ix_jobs_owner_created", "jobs", ["owner_id", "created_at", "id"])
     op.create_index(
         "ix_jobs_owner_state_created", "jobs", ["owner_id", "state", "created_at", "id"]
+    )
+    op.create_index(
+        "ix_jobs_owner_type_state_created",
+        "jobs",
+        ["owner_id", "type", "state", "created_at", "id"],
     )
     op.create_index(
         "ix_jobs_finished",
@@ -68,6 +75,7 @@ def downgrade() -> None:
     op.drop_index("ix_idempotency_keys_expires", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
     op.drop_index("ix_jobs_finished", table_name="jobs")
+    op.drop_index("ix_jobs_owner_type_state_created", table_name="jobs")
     op.drop_index("ix_jobs_owner_state_created", table_name="jobs")
     op.drop_index("ix_jobs_owner_created", table_name="jobs")
     op.create_index("ix_jobs_owner_created", "jobs", ["owner_id", "created_at"])
