@@ -11,17 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nxdocs.api.deps import After, Owner, SystemDep
+from nxdocs.api.deps import After, JobId, Owner, SystemDep
 from nxdocs.api.errors import ConflictError, NotFoundError, invalid
 from nxdocs.api.lists import list_object
 from nxdocs.api.objects import JobList, JobObject, JobType
 from nxdocs.api.openapi import AUTHED, BAD_QUERY, NOT_FOUND, conflict, ok
 from nxdocs.api.responses import OrjsonResponse
-from nxdocs.ids import is_id
 from nxdocs.jobs.control import JobAlreadyFinishedError, JobControl
 from nxdocs.poll.listing import JobFilter, JobLister
 from nxdocs.poll.public import JobRow, job_json
@@ -41,13 +40,6 @@ _Timestamp = Annotated[
 ]
 
 
-def _job_id(id: str) -> str:
-    if not is_id(id, "job"):
-        raise NotFoundError()
-    return id
-
-
-JobId = Annotated[str, Depends(_job_id)]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RFC_3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
