@@ -1,12 +1,16 @@
-"""Helpers shared by the benchmarks: free ports, waiting for a server, fresh databases."""
+"""Helpers shared by the benchmarks: free ports, waiting for a server, fresh databases,
+the environment of a served API, and running a benchmark on each backend."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -58,3 +62,34 @@ def running(
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def serve_env(database_url: str) -> dict[str, str]:
+    """The environment for `nxdocs serve` on `database_url`: this one without the
+    developer's NXDOCS_* settings, quiet logs, and the per-owner rate limit out of
+    the way (one client flat out is what is measured, not the limiter)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
+    env.update(
+        NXDOCS_DATABASE_URL=database_url,
+        NXDOCS_LOG_LEVEL="warning",
+        NXDOCS_RATE_LIMIT_PER_SECOND="1000000",
+        NXDOCS_RATE_LIMIT_BURST="1000000",
+    )
+    return env
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+
+
+def on_each_backend(
+    args: argparse.Namespace, bench: Callable[[str, str, argparse.Namespace], None]
+) -> None:
+    """`bench(name, database_url, args)` on a temporary SQLite file and/or a fresh
+    PostgreSQL database, as `--backend` says."""
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            bench("sqlite", f"sqlite:///{tmp}/bench.db", args)
+    if args.backend in ("postgres", "both"):
+        with fresh_postgres_database() as url:
+            bench("postgres", url, args)

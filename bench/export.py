@@ -42,6 +42,7 @@ from nxdocs.artifacts.store import NewArtifact
 from nxdocs.db.schema import exports
 from nxdocs.exports.quota import Quota
 from nxdocs.generate import GeneratedArtifact
+from nxdocs.jobs.model import Fence
 from nxdocs.pages.model import (
     CodeBlock,
     Document,
@@ -258,13 +259,11 @@ def time_formats(document: Document, runs: int) -> tuple[list[Timing], bytes]:
     theme = get_theme(None)
     timings = []
     for fmt in FORMATS:
-        timings.append(
-            _timed(
-                lambda fmt=fmt: len(render(document, theme, fmt, image_loader=no_images).data),
-                runs,
-                f"ours {fmt}",
-            )
-        )
+
+        def size(fmt: ExportFormat = fmt) -> int:
+            return len(render(document, theme, fmt, image_loader=no_images).data)
+
+        timings.append(_timed(size, runs, f"ours {fmt}"))
     pptx = render(document, theme, "pptx", image_loader=no_images).data
     return timings, pptx
 
@@ -348,12 +347,13 @@ def seed_artifact(system: System, document: Document) -> tuple[str, str]:
         )
     )
     (job,) = system.store.claim(SEED_WORKER, 1, 60)
-    system.artifacts.save_generated(
-        artifact.id, GeneratedArtifact(document, document.title, {"generator": "bench"})
-    )
+    fence = Fence(job.id, SEED_WORKER, job.attempt, job.run_id)
+    generated = GeneratedArtifact(document, document.title, {"generator": "bench"})
+    if not system.artifacts.save_generated(fence, artifact.id, generated):
+        raise RuntimeError("could not store the seed artifact's pages")
     if not system.store.complete(job, SEED_WORKER, {"artifact_id": artifact.id}):
         raise RuntimeError("could not complete the seed artifact's job")
-    ready = system.artifacts.get(owner_id, artifact.id)
+    ready = system.artifacts.get({owner_id}, artifact.id)
     if ready is None or ready.status != "ready":
         raise RuntimeError(f"the seed artifact is not ready: {ready}")
     return owner_id, artifact.id

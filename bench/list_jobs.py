@@ -17,13 +17,18 @@ framework) is shown for scale.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from contextlib import ExitStack
 
 import sqlalchemy as sa
 
-from bench.common import free_port, fresh_postgres_database, running, wait_for_http
+from bench.common import (
+    add_backend_option,
+    free_port,
+    on_each_backend,
+    running,
+    serve_env,
+    wait_for_http,
+)
 from bench.poll import NXDOCS, wrk
 from nxdocs.settings import Settings
 from nxdocs.system import build_system
@@ -94,13 +99,7 @@ def seed(database_url: str, count: int) -> tuple[str, str, str]:
 def bench_backend(name: str, database_url: str, args: argparse.Namespace) -> None:
     key, completed, middle = seed(database_url, args.jobs)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
-    env.update(
-        NXDOCS_DATABASE_URL=database_url,
-        NXDOCS_LOG_LEVEL="warning",
-        NXDOCS_RATE_LIMIT_PER_SECOND="1000000",
-        NXDOCS_RATE_LIMIT_BURST="1000000",
-    )
+    env = serve_env(database_url)
     day_before_end = "2023-11-25T00:00:00.000Z"
     pages = {
         "first page": "limit=20",
@@ -136,14 +135,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    args = parser.parse_args()
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_backend("sqlite", f"sqlite:///{tmp}/bench.db", args)
-    if args.backend in ("postgres", "both"):
-        with fresh_postgres_database() as url:
-            bench_backend("postgres", url, args)
+    add_backend_option(parser)
+    on_each_backend(parser.parse_args(), bench_backend)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ requests/s, p50, p99 and the ratio to the bare endpoint.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,14 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import free_port, fresh_postgres_database, running, wait_for_http
+from bench.common import (
+    add_backend_option,
+    free_port,
+    on_each_backend,
+    running,
+    serve_env,
+    wait_for_http,
+)
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
 from nxdocs.settings import Settings
@@ -107,14 +113,7 @@ def report(name: str, label: str, ours: dict[str, float], bare: dict[str, float]
 def bench_backend(name: str, database_url: str, args: argparse.Namespace) -> None:
     key, processing, completed = seed(database_url)
     port, bare_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
-    # One client polling flat out is what is measured, not the per-owner rate limit.
-    env.update(
-        NXDOCS_DATABASE_URL=database_url,
-        NXDOCS_LOG_LEVEL="warning",
-        NXDOCS_RATE_LIMIT_PER_SECOND="1000000",
-        NXDOCS_RATE_LIMIT_BURST="1000000",
-    )
+    env = serve_env(database_url)
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         stack.enter_context(running([NXDOCS, "serve", "--no-worker", "--port", str(port)], env))
         base = f"http://127.0.0.1:{port}"
@@ -151,17 +150,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    add_backend_option(parser)
     parser.add_argument(
         "--churn-per-second", type=float, default=100, help="Other jobs completed per second"
     )
-    args = parser.parse_args()
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_backend("sqlite", f"sqlite:///{tmp}/bench.db", args)
-    if args.backend in ("postgres", "both"):
-        with fresh_postgres_database() as url:
-            bench_backend("postgres", url, args)
+    on_each_backend(parser.parse_args(), bench_backend)
 
 
 if __name__ == "__main__":
