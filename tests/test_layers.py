@@ -25,6 +25,8 @@ RANKS = {
     "artifacts": 5,  # the resources and their job handlers
     "exports": 5,
     "brands": 5,
+    "assets": 5,  # uploaded images: rows, files, the checks an upload passes
+    "embed": 5,  # signed viewer links and the viewer page (storage's signer, render's HTML)
     "poll": 4,  # the API's reads of jobs: body, cache, readers, waiter, listing
     "render": 3,  # page model in, files out
     "generate": 3,  # requests in, page model out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +58,11 @@ class BrandStore:
             connection.execute(brands.insert().values(**brand.__dict__))
         return brand
 
-    def get(self, owner_id: str, brand_id: str) -> Brand | None:
+    def get(self, visible: Set[str], brand_id: str) -> Brand | None:
+        """The brand if one of the `visible` owners owns it (see `Principal`)."""
         with self.reads.connect() as connection:
             row = connection.execute(
-                sa.select(brands).where(brands.c.id == brand_id, brands.c.owner_id == owner_id)
+                sa.select(brands).where(brands.c.id == brand_id, brands.c.owner_id.in_(visible))
             ).one_or_none()
         return None if row is None else Brand(**row._mapping)
 

@@ -1,4 +1,4 @@
-"""The `nxdocs` command: serve, worker, db and keys."""
+"""The `nxdocs` command: serve, worker, db, keys, organizations, brands and owners."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nxdocs.api.app import create_app
+from nxdocs.auth.organizations import ROLES
 from nxdocs.cli_options import with_settings
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
@@ -35,6 +36,8 @@ app.add_typer(brands_app, name="brands")
 owners_app = typer.Typer(help="Set an owner's profile (shown by GET /v1/me).", no_args_is_help=True)
 app.add_typer(owners_app, name="owners")
 app.add_typer(db_app, name="db")
+orgs_app = typer.Typer(help="Create organizations and manage their members.", no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
 console = Console()
 
 
@@ -135,14 +138,21 @@ def keys_create(
     new_owner: Annotated[
         bool, typer.Option("--new-owner", help="Create a new owner for this key.")
     ] = False,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org", help="Organization id (org_...): the key works in it only; owner must belong."
+        ),
+    ] = None,
 ) -> None:
     """Create a key and print it. It is shown this once: nxdocs keeps only a hash."""
     with _open_system(settings) as system:
         try:
-            created = system.keys.create(name, owner, new_owner=new_owner)
-        except LookupError:
-            _fail(f"No owner with id {owner}.")
-    console.print(f"key id: {created.id}  owner: {created.owner_id}", highlight=False)
+            created = system.keys.create(name, owner, new_owner=new_owner, org_id=org)
+        except LookupError as missing:
+            _fail(f"{str(missing).capitalize()}.")
+    where = f"  organization: {org}" if org else ""
+    console.print(f"key id: {created.id}  owner: {created.owner_id}{where}", highlight=False)
     typer.echo(created.secret)
 
 
@@ -160,10 +170,13 @@ def keys_list(settings: Settings) -> None:
             format_timestamp(key.revoked_at) if key.revoked_at else "",
             key.id,
             key.owner_id,
+            key.org_id or "",
         )
         for key in keys
     ]
-    _print_table(("name", "prefix", "created", "revoked"), {"id": 28, "owner": 29}, rows)
+    _print_table(
+        ("name", "prefix", "created", "revoked"), {"id": 28, "owner": 29, "organization": 28}, rows
+    )
 
 
 @keys_app.command("revoke")
@@ -236,6 +249,76 @@ def owners_update(
     if not updated:
         _fail(f"No owner with id {owner}.")
     console.print(f"updated {owner}")
+
+
+@orgs_app.command("create")
+@with_settings(Scope.ADMIN)
+def orgs_create(
+    settings: Settings,
+    name: Annotated[str, typer.Option("--name", help="The organization's name.")],
+    owner: Annotated[
+        str, typer.Option("--owner", help="The user (user_...) who creates it: its OWNER.")
+    ],
+    slug: Annotated[
+        str | None, typer.Option("--slug", help="Unique short name (default: from the name).")
+    ] = None,
+) -> None:
+    """Create an organization and print its id."""
+    with _open_system(settings) as system:
+        try:
+            org = system.organizations.create(name, owner, slug)
+        except LookupError:
+            _fail(f"No user with id {owner}.")
+        except ValueError as refused:
+            _fail(f"{str(refused).capitalize()}.")
+    console.print(f"slug: {org.slug}", highlight=False)
+    typer.echo(org.id)
+
+
+@orgs_app.command("list")
+@with_settings(Scope.ADMIN)
+def orgs_list(settings: Settings) -> None:
+    """List every organization and how many members it has."""
+    with _open_system(settings) as system:
+        found = system.organizations.all()
+    rows = [
+        (org.name, org.slug, str(members), format_timestamp(org.created_at), org.id)
+        for org, members in found
+    ]
+    _print_table(("name", "slug", "members", "created"), {"id": 28}, rows)
+
+
+@orgs_app.command("add-member")
+@with_settings(Scope.ADMIN)
+def orgs_add_member(
+    settings: Settings,
+    org: Annotated[str, typer.Argument(help="The organization's id (org_...).")],
+    owner: Annotated[str, typer.Option("--owner", help="The user (user_...) to add.")],
+    role: Annotated[str, typer.Option("--role", help="OWNER, ADMIN or MEMBER.")] = "MEMBER",
+) -> None:
+    """Add a user to an organization, or change their role in it."""
+    if role not in ROLES:
+        _fail(f"No role {role}; choose one of {', '.join(ROLES)}.")
+    with _open_system(settings) as system:
+        added = system.organizations.add_member(org, owner, role)
+    if not added:
+        _fail(f"No organization {org} or no user {owner}.")
+    console.print(f"{owner} is {role} of {org}", highlight=False)
+
+
+@orgs_app.command("remove-member")
+@with_settings(Scope.ADMIN)
+def orgs_remove_member(
+    settings: Settings,
+    org: Annotated[str, typer.Argument(help="The organization's id (org_...).")],
+    owner: Annotated[str, typer.Option("--owner", help="The user (user_...) to remove.")],
+) -> None:
+    """Take a user out of an organization; their keys made for it stop working."""
+    with _open_system(settings) as system:
+        removed = system.organizations.remove_member(org, owner)
+    if not removed:
+        _fail(f"{owner} is not a member of {org}.")
+    console.print(f"removed {owner} from {org}", highlight=False)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ class Scope(enum.Flag):
 
     A command takes a flag for every setting whose scope overlaps its own:
     `serve` runs API | WORKER, `worker` runs WORKER, and the one-shot
-    commands (`db`, `keys`, `brands`, `owners`) run ADMIN.
+    commands (`db`, `keys`, `orgs`, `brands`, `owners`) run ADMIN.
     """
 
     API = enum.auto()
@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         default=900.0, gt=0, description="Longest run of one export.run attempt (JOB_TIMEOUT)."
     )
     auth_cache_seconds: Annotated[float, Scope.API] = Field(
-        default=5.0, ge=0, description="Key lookups are cached this long (revocation delay)."
+        default=5.0,
+        ge=0,
+        description="Key lookups are cached this long (delay of revocations, membership changes).",
     )
     retry_after_seconds: Annotated[int, Scope.API] = Field(
         default=1, ge=1, description="Retry-After sent with processing jobs."
@@ -137,6 +139,18 @@ class Settings(BaseSettings):
     max_content_bytes: Annotated[int, Scope.API] = Field(
         default=1_000_000, ge=1, description="Largest artifact `content` (400 beyond)."
     )
+    asset_max_bytes: Annotated[int, Scope.API] = Field(
+        default=10_000_000,
+        ge=1024,
+        description="Largest uploaded asset file (413 beyond).",
+    )
+    asset_max_pixels: Annotated[int, Scope.API] = Field(
+        default=40_000_000,
+        ge=1,
+        le=40_000_000,
+        description="Largest uploaded asset image, width times height (400 beyond; "
+        "at most 40000000, the most an export draws).",
+    )
     llm_base_url: Annotated[str | None, Scope.WORKER] = Field(
         default=None,
         description="OpenAI-compatible API base, e.g. https://host/v1 (default: no model; "
@@ -154,8 +168,8 @@ class Settings(BaseSettings):
     llm_max_attempts: Annotated[int, Scope.WORKER] = Field(
         default=3, ge=1, le=10, description="LLM answers tried before GENERATION_FAILED."
     )
-    document_page_size: Annotated[Literal["A4", "Letter"], Scope.WORKER] = Field(
-        default="A4", description="Page size of document exports: A4 or Letter."
+    document_page_size: Annotated[Literal["A4", "Letter"], Scope.API | Scope.WORKER] = Field(
+        default="A4", description="Page size of document exports and embed viewers: A4 or Letter."
     )
     png_dpi: Annotated[int, Scope.WORKER] = Field(
         default=150, ge=10, le=600, description="Resolution of PNG exports."
@@ -178,10 +192,17 @@ class Settings(BaseSettings):
         default=600.0, ge=0, description="How long an export job waits for its artifact."
     )
     signing_secret: Annotated[SecretStr | None, Scope.API] = Field(
-        default=None, description="Key for download links (default: one kept in the database)."
+        default=None,
+        description="Key for download, asset and embed links (default: one kept in the database).",
     )
     download_url_seconds: Annotated[int, Scope.API] = Field(
         default=7 * 86_400, ge=1, description="Lifetime of a download link."
+    )
+    embed_link_seconds: Annotated[int, Scope.API] = Field(
+        default=7 * 86_400,
+        ge=1,
+        le=10 * 365 * 86_400,
+        description="Lifetime of an embed viewer link (GET /v1/embed/{id}).",
     )
     export_retention_seconds: Annotated[int, Scope.BOTH] = Field(
         default=30 * 86_400, ge=1, description="How long export files are kept."

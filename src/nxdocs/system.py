@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from nxdocs.artifacts.handler import ArtifactCreateHandler
 from nxdocs.artifacts.store import ArtifactStore
+from nxdocs.assets import AssetStore, ImageChecks
 from nxdocs.auth.keys import KeyStore
+from nxdocs.auth.organizations import OrganizationStore
 from nxdocs.auth.owners import OwnerStore
 from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
@@ -54,12 +56,16 @@ class System:
     database: Database
     keys: KeyStore
     owners: OwnerStore
+    organizations: OrganizationStore
     registry: HandlerRegistry
     artifacts: ArtifactStore
     brands: BrandStore
     exports: ExportStore
     blobs: BlobStore
+    assets: AssetStore
     idempotency: IdempotencyStore
+    # What one render may read of images (exports, the embed viewer).
+    images: ImageBudget
     llm: LlmGenerator | None = None
 
     def poll_path(self) -> tuple[JobReader, JobCache]:
@@ -182,6 +188,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
     artifacts = ArtifactStore(store, clock, settings.max_attempts)
     exports = ExportStore(store, clock, settings.max_attempts)
     blobs = LocalBlobStore(settings.data_dir / "files")
+    assets = AssetStore(engine, clock, blobs, ImageChecks(settings.asset_max_pixels))
     llm = _llm_generator(settings)
     registry.register(ArtifactCreateHandler(artifacts, llm))
     images = ImageBudget(
@@ -193,7 +200,9 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
     options = RenderOptions(
         settings.document_page_size, settings.png_dpi, settings.artifact_wait_seconds, images
     )
-    registry.register(ExportRunHandler(exports, artifacts, blobs, notifier, options))
+    registry.register(
+        ExportRunHandler(exports, artifacts, blobs, notifier, options, assets=assets.image)
+    )
     return System(
         settings=settings,
         engine=engine,
@@ -203,11 +212,13 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         store=store,
         keys=KeyStore(engine, clock),
         owners=OwnerStore(engine, clock),
+        organizations=OrganizationStore(engine, clock),
         registry=registry,
         artifacts=artifacts,
         brands=BrandStore(engine, clock),
         exports=exports,
         blobs=blobs,
+        assets=assets,
         idempotency=IdempotencyStore(
             engine,
             clock,
@@ -215,6 +226,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
             lifetime_seconds=settings.idempotency_key_seconds,
             wait_seconds=settings.sync_wait_seconds,
         ),
+        images=images,
         llm=llm,
     )
 

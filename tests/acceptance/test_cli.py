@@ -86,3 +86,41 @@ def test_owner_profile_is_set_by_the_cli_and_shown_by_me(tmp_path: Path) -> None
     )
     assert body["quota"]["document_export_used"] == 0
     assert body["quota"]["reset_date"].endswith("T00:00:00.000Z")
+
+
+def test_organizations_are_made_and_joined_with_the_cli(tmp_path: Path) -> None:
+    """The commands end to end; their refusals are the store's (tests/orgs)."""
+    env = child_env(data_dir=str(tmp_path))
+    system = build_system(Settings(data_dir=tmp_path))
+    try:
+        alice = system.keys.create("a", new_owner=True).owner_id
+        bob = system.keys.create("b", new_owner=True).owner_id
+    finally:
+        system.close()
+    made = nxdocs("orgs", "create", "--name", "Acme Docs", "--owner", alice, env=env)
+    assert made.returncode == 0, made.stderr
+    org = made.stdout.strip().splitlines()[-1]
+    assert org.startswith("org_")
+    assert "slug: acme-docs" in made.stdout
+    added = nxdocs("orgs", "add-member", org, "--owner", bob, "--role", "ADMIN", env=env)
+    assert added.returncode == 0, added.stdout
+    org_key = nxdocs("keys", "create", "--name", "k", "--owner", bob, "--org", org, env=env)
+    assert org_key.returncode == 0, org_key.stdout
+    listed = nxdocs("orgs", "list", env=env)
+    assert org in listed.stdout
+    assert "Acme Docs" in listed.stdout
+    system = build_system(Settings(data_dir=tmp_path))
+    try:
+        with serving(create_app(system, embedded_worker=False)) as base_url:
+            key = org_key.stdout.strip().splitlines()[-1]
+            shown = httpx.get(
+                f"{base_url}/v1/organizations", headers={"Authorization": f"Bearer {key}"}
+            ).json()
+    finally:
+        system.close()
+    assert [(o["id"], o["role"]) for o in shown["data"]] == [(org, "ADMIN")]
+    removed = nxdocs("orgs", "remove-member", org, "--owner", bob, env=env)
+    assert removed.returncode == 0
+    assert (
+        nxdocs("orgs", "add-member", org, "--owner", bob, "--role", "KING", env=env).returncode == 1
+    )

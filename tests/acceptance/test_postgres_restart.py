@@ -30,7 +30,7 @@ from tests.support.process import nxdocs_serve
 from tests.support.waiting import wait_until
 from tests.support.worker_processes import WorkerProcesses
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.timeout(240)]
 
 JOBS = 300
 MORE_JOBS = 50

@@ -63,10 +63,10 @@ def enqueue_documented_job(data_dir: Path, key: str) -> None:
     """The contract's example job, with its id, for the snippets to fetch."""
     system = build_system(Settings(data_dir=data_dir))
     try:
-        owner = system.keys.owner_of(key)
-        assert owner is not None
+        principal = system.keys.principal_of(key)
+        assert principal is not None
         with system.engine.begin() as connection:
-            job = NewJob("job_abc123def456", owner, ARTIFACT_CREATE, {})
+            job = NewJob("job_abc123def456", principal.user_id, ARTIFACT_CREATE, {})
             system.store.enqueue(connection, job, max_attempts=3)
     finally:
         system.close()

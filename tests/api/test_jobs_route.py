@@ -13,7 +13,8 @@ CONTRACT_FIELDS = ["id", "object", "type", "status", "result", "error", "created
 
 
 def owner_of(system: System, key: str) -> str:
-    owner = system.keys.owner_of(key)
+    principal = system.keys.principal_of(key)
+    owner = None if principal is None else principal.user_id
     assert owner is not None
     return owner
 

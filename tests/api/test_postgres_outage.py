@@ -29,7 +29,7 @@ from tests.support.jobs import enqueue
 from tests.support.server import serving
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 UNAVAILABLE = {
     "error": {

@@ -154,7 +154,7 @@ def execute(system: System, registry: HandlerRegistry, running: RunningJob) -> d
 
 def delete(system: System, owner: str, artifact_id: str) -> Callable[[], None]:
     def run() -> None:
-        assert system.exports.delete_artifact(system.artifacts, system.blobs, owner, artifact_id)
+        assert system.exports.delete_artifact(system.artifacts, system.blobs, {owner}, artifact_id)
 
     return run
 
@@ -248,10 +248,10 @@ def test_files_a_delete_left_behind_go_with_the_next_purge(
 
     with caplog.at_level(logging.WARNING, logger="nxdocs.exports.store"):
         dying = FailingRemoval(real.settings.data_dir / "files")
-        assert real.exports.delete_artifact(real.artifacts, dying, owner, artifact_id)
+        assert real.exports.delete_artifact(real.artifacts, dying, {owner}, artifact_id)
 
     # The delete stands: the rows are gone from view, the files are still there.
-    assert real.artifacts.get(owner, artifact_id) is None
+    assert real.artifacts.get({owner}, artifact_id) is None
     assert real.exports.get(export.id) is None
     assert folder.exists()
     assert "left to the purge" in caplog.text

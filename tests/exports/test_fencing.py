@@ -85,7 +85,7 @@ def test_a_stale_artifact_attempt_cannot_replace_the_pages(real: System) -> None
     other = GeneratedArtifact(kept.model_copy(update={"title": "stale"}), "stale", {"by": "stale"})
     assert not real.artifacts.save_generated(stale.fence, artifact_id, other)
 
-    artifact = real.artifacts.get(owner, artifact_id)
+    artifact = real.artifacts.get({owner}, artifact_id)
     assert artifact is not None
     assert (artifact.status, artifact.name) == (READY, "Fencing")
     assert real.artifacts.document(artifact_id) == kept
@@ -166,7 +166,7 @@ def test_a_file_recorded_before_a_cancel_goes_at_the_next_purge(real: System) ->
     recorded = ExportFile(folder + "deck.html", "text/html", "deck.html", 13, 1)
     assert real.exports.save_file(running.fence, export.id, recorded)
 
-    assert JobControl(real.store).cancel(running.job.id, owner, by="test") is not None
+    assert JobControl(real.store).cancel(running.job.id, {owner}, by="test") is not None
 
     failed = real.exports.get(export.id)
     assert failed is not None

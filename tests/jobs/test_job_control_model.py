@@ -295,14 +295,14 @@ class JobControlMachine(RuleBasedStateMachine):
         model = self.jobs[job_id]
         owner = model.owner if own else other_owner(self.owners, model.owner)
         if model.deleted or not own:
-            assert self.control.cancel(job_id, owner, by=by) is None
+            assert self.control.cancel(job_id, {owner}, by=by) is None
             return
         if model.state.is_terminal:
             with pytest.raises(JobAlreadyFinishedError) as finished:
-                self.control.cancel(job_id, owner, by=by)
+                self.control.cancel(job_id, {owner}, by=by)
             assert finished.value.job.state is model.state
             return
-        view = self.control.cancel(job_id, owner, by=by)
+        view = self.control.cancel(job_id, {owner}, by=by)
         assert view is not None
         assert view.state is JobState.CANCELLED
         assert view.error is not None

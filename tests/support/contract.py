@@ -25,6 +25,27 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 """A contract timestamp: `2026-01-15T10:30:00.000Z`, milliseconds, UTC."""
 NOT_FOUND = {"error": {"code": "NOT_FOUND", "message": "The requested resource was not found."}}
 """The documented body of every 404: an unknown id and another owner's look the same."""
+FASTAPI_422_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "additionalProperties": False,
+    "properties": {
+        "detail": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string", "minLength": 1},
+                    "type": {"type": "string", "minLength": 1},
+                },
+            },
+        }
+    },
+}
+"""The legacy /v0 routes' validation error: FastAPI's own 422, which v0 clients read."""
 
 
 def timestamp_ms(text: str) -> int:
@@ -46,6 +67,9 @@ def check_response(response: httpx.Response) -> None:
     if response.request.method == "HEAD":
         return
     response.read()
+    if response.status_code == 422 and response.request.url.path.startswith("/v0/"):
+        jsonschema.validate(response.json(), FASTAPI_422_SCHEMA)
+        return
     if response.status_code >= 400:
         validate_error(response.json())
         return

@@ -2,8 +2,8 @@
 
 Layers, outermost first: `CatchAllErrors` (no exception escapes; a database
 outage is a 503), the poll route (`JobPollRoute`), then the FastAPI app with
-`AuthMiddleware` in front of every other /v1 route. `/health`, `/readyz` and
-`/metrics` are outside /v1 and need no key.
+`AuthMiddleware` in front of every other /v1 route and the legacy /v0 ones.
+`/health`, `/readyz` and `/metrics` are outside them and need no key.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ from starlette.types import Receive, Scope, Send
 from nxdocs import __version__
 from nxdocs.api import (
     artifacts,
+    assets,
+    embed,
     exports,
     files,
     health,
     job_control,
+    legacy_export,
     me,
     metrics,
+    organizations,
     ready,
     themes_and_brands,
 )
@@ -45,8 +49,9 @@ from nxdocs.poll.waiter import JobWaiter
 from nxdocs.system import System
 
 # The /v1 paths that need no key (see `AuthMiddleware`): "/v1/health" exactly,
-# and every path under "/v1/files/" (downloads carry a signature instead).
-PUBLIC_PREFIXES = ("/v1/health", "/v1/files/")
+# and every path under "/v1/files/" (downloads carry a signature instead) and
+# under "/v1/embed/view/" (the embed viewer: its token instead of the key).
+PUBLIC_PREFIXES = ("/v1/health", "/v1/files/", "/v1/embed/view/")
 
 
 class NxdocsApp:
@@ -121,19 +126,27 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         artifacts.router,
         job_control.router,
         exports.router,
+        assets.router,
         files.router,
+        embed.router,
         themes_and_brands.router,
         me.router,
+        organizations.router,
+        legacy_export.router,
     ):
         api.include_router(router)
     authenticator = Authenticator(
-        KeyCache(system.keys.owner_of, settings.auth_cache_seconds),
+        KeyCache(system.keys.principal_of, settings.auth_cache_seconds),
         RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
     # The last added runs first: the key is checked before the body is read, and
     # Idempotency-Key sees the owner and a body already bounded.
     api.add_middleware(IdempotentCreates, store=system.idempotency)
-    api.add_middleware(BodyLimits, max_bytes=settings.max_request_bytes)
+    api.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_request_bytes,
+        uploads={assets.UPLOAD_PATH: assets.upload_body_limit(settings)},
+    )
     api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)
     poll = JobPollRoute(
         api,

@@ -1,8 +1,10 @@
-"""Authentication for every /v1 route.
+"""Authentication for every /v1 route, and the legacy /v0 ones.
 
 `AuthMiddleware` makes auth the default and being public the exception: a
-route added later under /v1 cannot forget to check the key. The owner's id is
-put in `scope["state"]["owner_id"]` for the routes to scope their reads by.
+route added later under /v1 or /v0 cannot forget to check the key. Who the key acts
+as is put in `scope["state"]["principal"]` for the routes to scope their reads
+by, and its user's id in `scope["state"]["owner_id"]` (rate limits and
+Idempotency-Keys are the user's).
 """
 
 from __future__ import annotations
@@ -16,39 +18,43 @@ from nxdocs.api.errors import RateLimitedError, UnauthorizedError
 from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.api.responses import error_response
 from nxdocs.auth.cache import KeyCache
+from nxdocs.auth.principal import Principal
 
 _BEARER = b"bearer "
+# The API versions behind the key: each the exact path and every path under it.
+_GUARDED = ("/v1", "/v0")
+_GUARDED_FOLDERS = tuple(f"{root}/" for root in _GUARDED)
 
 UNAUTHORIZED = error_response(UnauthorizedError(), {"WWW-Authenticate": "Bearer"})
 
 
 class Authenticator:
-    """The owner behind a request's bearer key, and whether their rate allows it now."""
+    """Who a request's bearer key acts as, and whether its user's rate allows it now."""
 
-    def __init__(self, keys: KeyCache, limiter: RateLimiter) -> None:
+    def __init__(self, keys: KeyCache[Principal], limiter: RateLimiter) -> None:
         self.keys = keys
         self.limiter = limiter
 
-    async def admit(self, scope: Scope, receive: Receive, send: Send) -> str | None:
-        """The owner's id; or None after answering 401 or 429 itself."""
-        owner_id = await self._owner(scope)
-        if owner_id is None:
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Principal | None:
+        """The key's principal; or None after answering 401 or 429 itself."""
+        principal = await self._principal(scope)
+        if principal is None:
             await UNAUTHORIZED(scope, receive, send)
             return None
-        wait = self.limiter.retry_after(owner_id)
+        wait = self.limiter.retry_after(principal.user_id)
         if wait:
             response = error_response(RateLimitedError(), {"Retry-After": str(wait)})
             await response(scope, receive, send)
             return None
-        return owner_id
+        return principal
 
-    async def _owner(self, scope: Scope) -> str | None:
+    async def _principal(self, scope: Scope) -> Principal | None:
         key = _bearer_token(scope)
         if key is None:
             return None
-        hit, owner_id = self.keys.cached(key)
+        hit, principal = self.keys.cached(key)
         if hit:
-            return owner_id
+            return principal
         return await anyio.to_thread.run_sync(self.keys.load, key)
 
 
@@ -69,14 +75,16 @@ class AuthMiddleware:
         if scope["type"] != "http" or not self._needs_auth(scope["path"]):
             await self.app(scope, receive, send)
             return
-        owner_id = await self.authenticator.admit(scope, receive, send)
-        if owner_id is None:
+        principal = await self.authenticator.admit(scope, receive, send)
+        if principal is None:
             return
-        scope.setdefault("state", {})["owner_id"] = owner_id
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["owner_id"] = principal.user_id
         await self.app(scope, receive, send)
 
     def _needs_auth(self, path: str) -> bool:
-        if not (path == "/v1" or path.startswith("/v1/")):
+        if not (path in _GUARDED or path.startswith(_GUARDED_FOLDERS)):
             return False
         return path not in self.public_paths and not path.startswith(self.public_folders)
 

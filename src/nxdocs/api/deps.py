@@ -15,8 +15,9 @@ from prometheus_client import CollectorRegistry
 
 from nxdocs.api.errors import NotFoundError
 from nxdocs.api.readiness import Readiness
+from nxdocs.auth.principal import Principal
 from nxdocs.exports.links import DownloadLinks
-from nxdocs.ids import ID_PATTERN, is_id
+from nxdocs.ids import ID_PATTERN, id_pattern, is_id
 from nxdocs.poll.waiter import JobWaiter
 from nxdocs.storage.signing import LinkSigner
 from nxdocs.system import System
@@ -43,9 +44,42 @@ def services(request: Request) -> Services:
 
 
 def current_owner(request: Request) -> str:
-    """The owner `AuthMiddleware` authenticated; every /v1 route is behind it."""
+    """The user `AuthMiddleware` authenticated; every /v1 route is behind it."""
     owner_id: str = request.scope["state"]["owner_id"]
     return owner_id
+
+
+def current_principal(request: Request) -> Principal:
+    """Who the request's key acts as (see `Principal`)."""
+    principal: Principal = request.scope["state"]["principal"]
+    return principal
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+OrgIdQuery = Annotated[
+    str | None,
+    Query(
+        pattern=id_pattern("org"),
+        description="An organization the caller belongs to: the list shows its resources.",
+    ),
+]
+
+
+def workspace_of(principal: Principal, org_id: str | None) -> str:
+    """The owner a create writes as or a list reads (see `Principal.workspace`);
+    404 for an organization the key cannot work in, as for one that does not exist."""
+    found = principal.workspace(org_id)
+    if found is None:
+        raise NotFoundError()
+    return found
+
+
+def listed_workspace(principal: Caller, org_id: OrgIdQuery = None) -> str:
+    return workspace_of(principal, org_id)
+
+
+def visible_owners(principal: Caller) -> frozenset[str]:
+    return principal.visible
 
 
 ServicesDep = Annotated[Services, Depends(services)]
@@ -77,6 +111,11 @@ def _path_id(prefix: str) -> Callable[[str], str]:
 
 
 Owner = Annotated[str, Depends(current_owner)]
+# The owner a list reads: the caller's own space, or the `org_id` it names.
+Workspace = Annotated[str, Depends(listed_workspace)]
+# The owners whose resources a get by id may show; any other answers 404.
+Visible = Annotated[frozenset[str], Depends(visible_owners)]
+AssetId = Annotated[str, Depends(_path_id("asset"))]
 ArtifactId = Annotated[str, Depends(_path_id("doc"))]
 ExportId = Annotated[str, Depends(_path_id("exp"))]
 BrandId = Annotated[str, Depends(_path_id("brand"))]

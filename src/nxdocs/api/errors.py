@@ -132,3 +132,13 @@ class InternalError(ApiError):
 def invalid(field: str, message: str) -> ValidationFailedError:
     """A 400 naming one field, e.g. `raise invalid("theme_id", "no such theme")`."""
     return ValidationFailedError(details=[{"field": field, "message": message}])
+
+
+class ExportFailedError(ApiError):
+    """409 with the failed export's own code (e.g. RENDER_FAILED)."""
+
+    status = 409
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nxdocs.api.deps import ExportId, LinksDep, Owner, SystemDep, WaiterDep
+from nxdocs.api.deps import ExportId, LinksDep, SystemDep, Visible, WaiterDep
 from nxdocs.api.errors import NotFoundError, RateLimitedError
 from nxdocs.api.idempotency import IdempotencyKeyDep, KeyHold
 from nxdocs.api.json_body import StrictJsonRoute
@@ -19,6 +19,7 @@ from nxdocs.exports.links import DownloadLinks
 from nxdocs.exports.model import PROCESSING, Export, ExportCreate
 from nxdocs.exports.quota import Quota, QuotaExceededError
 from nxdocs.exports.requests import check_pages
+from nxdocs.poll.waiter import JobWaiter
 from nxdocs.system import System
 
 router = APIRouter(
@@ -45,9 +46,13 @@ _CREATE_ERRORS = {
     openapi_extra=IDEMPOTENCY_KEY,
 )
 async def create_export_async(
-    body: ExportCreate, owner: Owner, system: SystemDep, links: LinksDep, key: IdempotencyKeyDep
+    body: ExportCreate,
+    visible: Visible,
+    system: SystemDep,
+    links: LinksDep,
+    key: IdempotencyKeyDep,
 ) -> Response:
-    export = await run_in_threadpool(_create, system, owner, body, key)
+    export = await run_in_threadpool(_create, system, visible, body, key)
     return OrjsonResponse(_api(links, export), status_code=202)
 
 
@@ -64,7 +69,7 @@ async def create_export_async(
 )
 async def create_export(
     body: ExportCreate,
-    owner: Owner,
+    visible: Visible,
     system: SystemDep,
     waiter: WaiterDep,
     links: LinksDep,
@@ -72,9 +77,7 @@ async def create_export(
 ) -> Response:
     """201 with the finished export (completed or failed); 202 like the async route if the
     rendering outlasts the bounded wait (`NXDOCS_SYNC_WAIT_SECONDS`)."""
-    export = await run_in_threadpool(_create, system, owner, body, key)
-    await waiter.wait(export.job_id, owner, system.settings.sync_wait_seconds)
-    shown = await run_in_threadpool(system.exports.get, export.id, owner) or export
+    shown = await export_and_wait(system, visible, body, waiter, key)
     # The code follows the body shown, which may have finished after the wait.
     finished = shown.status != PROCESSING
     body_out = await run_in_threadpool(_api, links, shown)
@@ -88,14 +91,25 @@ async def create_export(
     responses={200: ok(ExportObject, "The export's latest state."), **NOT_FOUND},
 )
 def get_export(
-    export_id: ExportId, owner: Owner, system: SystemDep, links: LinksDep
+    export_id: ExportId, visible: Visible, system: SystemDep, links: LinksDep
 ) -> dict[str, Any]:
     """The latest state; a completed export gets a freshly signed `download_url`."""
-    return _api(links, _owned(system, owner, export_id))
+    return _api(links, _visible(system, visible, export_id))
 
 
-def _owned(system: System, owner: str, export_id: str) -> Export:
-    export = system.exports.get(export_id, owner)
+async def export_and_wait(
+    system: System, visible: frozenset[str], body: ExportCreate, waiter: JobWaiter, key: KeyHold
+) -> Export:
+    """The sync create: the new export (see `_create`) as it is once its job has
+    finished, or once the bounded wait (`NXDOCS_SYNC_WAIT_SECONDS`) has run out.
+    Also the legacy `POST /v0/export/{job_id}` (`nxdocs.api.legacy_export`)."""
+    export = await run_in_threadpool(_create, system, visible, body, key)
+    await waiter.wait(export.job_id, export.owner_id, system.settings.sync_wait_seconds)
+    return await run_in_threadpool(system.exports.get, export.id, visible) or export
+
+
+def _visible(system: System, visible: frozenset[str], export_id: str) -> Export:
+    export = system.exports.get(export_id, visible)
     if export is None:
         raise NotFoundError()
     return export
@@ -105,21 +119,29 @@ def _api(links: DownloadLinks, export: Export) -> dict[str, Any]:
     return export.to_api(links.describe(export))
 
 
-def _create(system: System, owner: str, body: ExportCreate, key: KeyHold) -> Export:
+def _create(system: System, visible: frozenset[str], body: ExportCreate, key: KeyHold) -> Export:
     """Check the artifact and the quota, then insert the export and its job.
 
-    For a retry with the Idempotency-Key of a request that died after creating
-    its export: that export as it is now (404 if deleted since), nothing new."""
+    The export belongs to the artifact's owner (an organization's artifact makes
+    the organization's export, counted in its quota), so whoever sees the
+    artifact sees its exports. For a retry with the Idempotency-Key of a
+    request that died after creating its export: that export as it is now (404
+    if deleted since), nothing new."""
     if key.created is not None:
-        return _owned(system, owner, key.created.resource_id)
-    artifact = system.artifacts.get(owner, body.artifact_id)
+        return _visible(system, visible, key.created.resource_id)
+    artifact = system.artifacts.get(visible, body.artifact_id)
     if artifact is None:
         raise NotFoundError()
     check_pages(artifact, body.pages)
     quota = Quota.monthly(system.settings.monthly_export_limit, system.clock.now_ms())
     try:
         return system.exports.create(
-            owner, body.artifact_id, body.format, body.pages, quota, on_created=key.on_created
+            artifact.owner_id,
+            body.artifact_id,
+            body.format,
+            body.pages,
+            quota,
+            on_created=key.on_created,
         )
     except QuotaExceededError:
         raise RateLimitedError(

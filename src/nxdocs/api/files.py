@@ -5,6 +5,10 @@ download says `X-Content-Type-Options: nosniff`; the html file also carries a
 Content-Security-Policy that lets it draw itself (inline CSS, `data:` images
 and fonts, as `nxdocs.render.html` makes it) and nothing else: no script, no
 request anywhere, no form, no embedding, and a sandbox.
+
+The same route serves an asset's image (`/v1/files/asset_.../<name>`, signed
+the same way; `nxdocs.api.assets.asset_file`). Ids carry their type, so a
+signature made for one kind of file never opens the other.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
+from nxdocs.api.assets import asset_file
 from nxdocs.api.deps import SignerDep, SystemDep
 from nxdocs.api.errors import ForbiddenError, GoneError, NotFoundError
 from nxdocs.api.openapi import DOWNLOAD
@@ -44,7 +49,8 @@ def download(
     expires: Annotated[str, Query(max_length=20)] = "",
     signature: Annotated[str, Query(max_length=128)] = "",
 ) -> Response:
-    if not is_id(export_id, "exp"):
+    is_asset = is_id(export_id, "asset")
+    if not (is_asset or is_id(export_id, "exp")):
         raise NotFoundError()
     # isdigit() alone admits "²", and a signature must be ASCII to be compared.
     well_formed = expires.isascii() and expires.isdigit() and signature.isascii()
@@ -52,6 +58,8 @@ def download(
         raise ForbiddenError()
     if int(expires) < system.clock.now_ms():
         raise GoneError()
+    if is_asset:
+        return asset_file(system, export_id, file_name)
     export = system.exports.get(export_id)
     if export is None:
         # Only a completed export is ever signed for, and export rows are never

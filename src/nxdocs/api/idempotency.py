@@ -11,7 +11,8 @@ it again, after a timeout or a lost connection, without making a second job:
 - the same key while its first request has not answered is 409 `CONFLICT`
   with `Retry-After: 1`.
 
-Keys are the owner's own, and live `idempotency_key_seconds` (24 h). What is
+Keys are scoped like the API key that sends them (its user's, or for a key
+made for an organization, the organization's), and live `idempotency_key_seconds` (24 h). What is
 saved for replay: a 2xx, or a 404 (the route ran and decided). After any
 other answer (400, 409, 413, 415, 429, 5xx) or an exception the key is
 released, so the client can fix the request, or wait, and retry with the same
@@ -57,6 +58,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nxdocs.api.body_limits import replay_body
 from nxdocs.api.errors import ApiError, ConflictError, IdempotencyKeyReusedError, invalid
 from nxdocs.api.responses import error_response
+from nxdocs.auth.principal import Principal
 from nxdocs.idempotency.model import Created, Held, InProgress, Replay, Reused
 from nxdocs.idempotency.store import IdempotencyStore, OnCreated
 from nxdocs.logs import exception_summary
@@ -157,7 +159,10 @@ class IdempotentCreates:
         except ApiError as error:
             await error_response(error)(scope, receive, send)
             return
-        owner_id: str = scope["state"]["owner_id"]
+        # Scoped like the key: a key made for an organization never replays
+        # what its user's personal key made with the same Idempotency-Key.
+        principal: Principal = scope["state"]["principal"]
+        owner_id = principal.key_org_id or principal.user_id
         body = await _read_body(receive)
         claim = await anyio.to_thread.run_sync(
             self.store.claim, owner_id, key, fingerprint(scope["method"], scope["path"], body)

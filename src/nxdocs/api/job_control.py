@@ -15,12 +15,13 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from nxdocs.api.deps import After, JobId, Owner, SystemDep
+from nxdocs.api.deps import After, Caller, JobId, SystemDep, Workspace
 from nxdocs.api.errors import ConflictError, NotFoundError, invalid
 from nxdocs.api.lists import list_object
 from nxdocs.api.objects import JobList, JobObject, JobType
 from nxdocs.api.openapi import AUTHED, BAD_QUERY, NOT_FOUND, conflict, ok
 from nxdocs.api.responses import OrjsonResponse
+from nxdocs.auth.principal import Principal
 from nxdocs.jobs.control import JobAlreadyFinishedError, JobControl
 from nxdocs.poll.listing import JobFilter, JobLister
 from nxdocs.poll.public import JobRow, job_json
@@ -53,10 +54,11 @@ _RFC_3339 = re.compile(
     responses={
         200: ok(JobList, "One page of jobs; each item as `GET /v1/jobs/{id}`."),
         **BAD_QUERY,
+        **NOT_FOUND,
     },
 )
 def list_jobs(
-    owner: Owner,
+    owner: Workspace,
     system: SystemDep,
     status: Annotated[
         Literal["processing", "completed", "failed"] | None,
@@ -89,16 +91,17 @@ def list_jobs(
         **conflict("The job has already finished (CONFLICT)."),
     },
 )
-async def cancel_job(job_id: JobId, owner: Owner, system: SystemDep) -> Response:
+async def cancel_job(job_id: JobId, caller: Caller, system: SystemDep) -> Response:
     """A queued job never runs; a running one stops at its next check. Either way the
     job, and its artifact or export, end `failed` with error code CANCELLED."""
-    row = await run_in_threadpool(_cancel, system, owner, job_id)
+    row = await run_in_threadpool(_cancel, system, caller, job_id)
     return Response(job_json(row)[0], media_type="application/json")
 
 
-def _cancel(system: System, owner: str, job_id: str) -> JobRow:
+def _cancel(system: System, caller: Principal, job_id: str) -> JobRow:
+    by = f"owner {caller.user_id}"
     try:
-        cancelled = JobControl(system.store).cancel(job_id, owner, by=f"owner {owner}")
+        cancelled = JobControl(system.store).cancel(job_id, caller.visible, by=by)
     except JobAlreadyFinishedError as finished:
         status = finished.job.state.public_status
         raise ConflictError(
@@ -106,7 +109,7 @@ def _cancel(system: System, owner: str, job_id: str) -> JobRow:
         ) from None
     if cancelled is None:
         raise NotFoundError()
-    row = JobLister(system.engine).one(owner, job_id)
+    row = JobLister(system.engine).one(caller.visible, job_id)
     if row is None:  # deleted in the moment since: it was cancelled all the same
         raise NotFoundError()
     return row

@@ -47,16 +47,16 @@ class JobPollRoute:
         if job_id is None:
             await self.app(scope, receive, send)
             return
-        owner_id = await self.authenticator.admit(scope, receive, send)
-        if owner_id is None:
+        principal = await self.authenticator.admit(scope, receive, send)
+        if principal is None:
             return
-        await self._answer(job_id, owner_id, scope, receive, send)
+        await self._answer(job_id, principal.visible, scope, receive, send)
 
     async def _answer(
-        self, job_id: str, owner_id: str, scope: Scope, receive: Receive, send: Send
+        self, job_id: str, visible: frozenset[str], scope: Scope, receive: Receive, send: Send
     ) -> None:
         job = await self._job(job_id)
-        if job is None or job.owner_id != owner_id:
+        if job is None or job.owner_id not in visible:
             await _NOT_FOUND(scope, receive, send)
             return
         headers = [_JSON, (b"content-length", str(len(job.body)).encode())]

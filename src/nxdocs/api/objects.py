@@ -121,8 +121,19 @@ class JobList(BaseModel):
 # --- artifacts ----------------------------------------------------------------------------------
 
 
+class ArtifactVariation(BaseModel):
+    """One of the variations an artifact lists: itself an artifact (get it by `id`)."""
+
+    id: ArtifactId
+    variation: Annotated[int, Field(ge=2, description="Its number; 1 is the artifact asked for.")]
+    status: Literal["generating", "ready", "failed"]
+    theme_id: str | None
+    page_count: int | None
+
+
 class ArtifactObject(BaseModel):
-    """The hosted fields first; `error`, `job_id` and `generation` are nxdocs's additions."""
+    """The hosted fields first; `error`, `job_id`, `generation`, `variation_of` and
+    `variation` are nxdocs's additions."""
 
     id: ArtifactId
     object: Literal["artifact"]
@@ -137,6 +148,17 @@ class ArtifactObject(BaseModel):
     error: WorkError | None
     job_id: JobId
     generation: dict[str, str] | None
+    variations: list[ArtifactVariation] = Field(
+        description="On the artifact a create asked for: the other variations it asked for "
+        "(`variations` 2-4), made by the same job; empty otherwise."
+    )
+    variation_of: ArtifactId | None = Field(
+        description="On a variation: the artifact it is a variation of; else null."
+    )
+    variation: int | None = Field(
+        description="This artifact's number among its variations (1 for the one asked for); "
+        "null when the create asked for no variations."
+    )
 
 
 class ArtifactList(BaseModel):
@@ -175,6 +197,23 @@ class ExportObject(BaseModel):
     google_slides_presentation_id: str | None = Field(
         default=None, description="Present on google-slides exports only."
     )
+
+
+class LegacyExport(BaseModel):
+    """`POST /v0/export/{job_id}` (legacy): the completed export's file."""
+
+    download_url: str = Field(description="Signed; works without the key until expires_at.")
+    format: ExportFormatName
+    expires_at: Timestamp
+
+
+class LegacyExportPending(BaseModel):
+    """`POST /v0/export/{job_id}` (legacy) when the export outlasts the wait."""
+
+    job_id: JobId = Field(description="The export's `export.run` job.")
+    export_id: ExportId
+    format: ExportFormatName
+    status: Literal["processing"]
 
 
 # --- styling and account ------------------------------------------------------------------------
@@ -228,6 +267,63 @@ class UserObject(BaseModel):
     updated_at: Timestamp
 
 
+class OrganizationObject(BaseModel):
+    id: Annotated[str, Field(pattern=id_pattern("org"))]
+    object: Literal["organization"]
+    name: str
+    slug: str
+    role: Literal["OWNER", "ADMIN", "MEMBER"] = Field(description="The caller's role in it.")
+    quota: Quota = Field(description="The organization's own quota: its exports count here.")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class OrganizationList(BaseModel):
+    object: Literal["list"]
+    data: list[OrganizationObject]
+    has_more: bool
+
+
+# --- assets -------------------------------------------------------------------------------------
+
+
+AssetId = Annotated[str, Field(pattern=id_pattern("asset"))]
+
+
+class AssetObject(BaseModel):
+    """An uploaded image (`nxdocs.assets`). Use it in Markdown as `![alt](asset_...)`."""
+
+    id: AssetId
+    object: Literal["asset"]
+    type: Literal["icon", "illustration", "photo", "video"]
+    name: str
+    content_type: Literal["image/png", "image/jpeg"] = Field(
+        description="What nxdocs stored: every upload is re-encoded as PNG or JPEG."
+    )
+    width: int = Field(description="Pixels.")
+    height: int = Field(description="Pixels.")
+    size: int = Field(description="Bytes of the stored image.")
+    brand_id: BrandId | None
+    url: str = Field(
+        description="The image, signed: works without the key for `--download-url-seconds`; "
+        "each read of the asset signs a fresh one."
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class AssetList(BaseModel):
+    object: Literal["list"]
+    data: list[AssetObject]
+    has_more: bool
+
+
+class AssetDeleted(BaseModel):
+    id: AssetId
+    object: Literal["asset"]
+    deleted: Literal[True]
+
+
 # --- health -------------------------------------------------------------------------------------
 
 
@@ -235,3 +331,20 @@ class Health(BaseModel):
     ok: Literal[True]
     service: Literal["nxdocs"]
     timestamp: int = Field(description="Milliseconds since the epoch.")
+
+
+# --- embed --------------------------------------------------------------------------------------
+
+
+class EmbedObject(BaseModel):
+    """A signed, read-only viewer link to a ready artifact; `expires_at` is nxdocs's addition."""
+
+    document_id: ArtifactId
+    embed_url: str = Field(
+        description="The viewer page (`/v1/embed/view/<token>`): works without the key "
+        "until expires_at, or until the artifact is deleted."
+    )
+    iframe_html: str = Field(description="An `<iframe>` of embed_url, ready to paste.")
+    title: str = Field(description="The artifact's name.")
+    total_pages: Annotated[int, Field(ge=1)]
+    expires_at: Timestamp

@@ -11,7 +11,8 @@ no single route knows:
   (`nxdocs.api.unavailable`);
 - the request rules enforced outside the body models (`nxdocs.api.json_body`,
   `nxdocs.artifacts.requests`);
-- and it drops FastAPI's 422: validation errors are 400 (`nxdocs.api.error_handlers`).
+- and it drops FastAPI's 422: validation errors are 400 (`nxdocs.api.error_handlers`),
+  but on the legacy /v0 routes (`nxdocs.api.legacy_export`).
 
 `tests/api/test_schemathesis.py` fuzzes the app against this document.
 """
@@ -113,10 +114,12 @@ _EXPORT_MEDIA_TYPES = (
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "application/zip",
     "text/html",
+    "image/png",  # an asset's image (`nxdocs.api.assets`)
+    "image/jpeg",
 )
 DOWNLOAD: Responses = {
     200: {
-        "description": "The export's file, as an attachment.",
+        "description": "The export's file, as an attachment; or an asset's image, inline.",
         "content": {
             media_type: {"schema": {"type": "string", "format": "binary"}}
             for media_type in _EXPORT_MEDIA_TYPES
@@ -124,11 +127,26 @@ DOWNLOAD: Responses = {
     },
     400: _error("`expires` or `signature` is too long (VALIDATION_ERROR)."),
     403: _error("The link's signature does not match (FORBIDDEN)."),
-    404: _error("No such export or file name."),
+    404: _error("No such export, asset or file name."),
     410: _error("The link has expired, or the file is no longer kept (LINK_EXPIRED)."),
     **INTERNAL,
 }
 """The signed download: no key, so no 401 or 429."""
+
+EMBED_VIEWER: Responses = {
+    200: {
+        "description": "The viewer page: the artifact's pages, one at a time.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    400: _error("The token is too long (VALIDATION_ERROR)."),
+    403: _error(
+        "Not a token nxdocs signed: malformed, tampered or for another artifact (FORBIDDEN)."
+    ),
+    404: _error("The path names no token."),
+    410: _error("The link has expired, or its artifact was deleted (LINK_EXPIRED)."),
+    **INTERNAL,
+}
+"""The embed viewer (`nxdocs.api.embed`): a signed token instead of the key."""
 
 _UNAVAILABLE = {
     "description": "The database is unreachable for now (SERVICE_UNAVAILABLE); "
@@ -137,6 +155,8 @@ _UNAVAILABLE = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
 }
 _WITHOUT_DATABASE = ("/health", "/v1/health", "/metrics", "/readyz")
+_LEGACY = "/v0/"
+"""The legacy routes: behind the key like /v1, with FastAPI's own 422."""
 _UNSTORABLE_TEXT = "^[^\\x00\\ud800-\\udfff]*$"
 """No NUL and no lone surrogate: what `nxdocs.api.json_body` allows in a body's strings."""
 
@@ -216,12 +236,18 @@ def _json(component: str, description: str, headers: dict[str, Any] | None) -> d
 
 
 def _drop_422(schema: dict[str, Any]) -> None:
-    """FastAPI documents 422 for every route with parameters; nxdocs answers 400 instead."""
-    for item in schema["paths"].values():
+    """FastAPI documents 422 for every route with parameters; nxdocs answers 400 instead,
+    but on the legacy /v0 routes, which answer FastAPI's own 422 (`nxdocs.api.legacy_export`)."""
+    legacy = False
+    for path, item in schema["paths"].items():
         for operation in item.values():
-            operation["responses"].pop("422", None)
-    for name in ("HTTPValidationError", "ValidationError"):
-        schema["components"]["schemas"].pop(name, None)
+            if path.startswith(_LEGACY) and "422" in operation["responses"]:
+                legacy = True
+            else:
+                operation["responses"].pop("422", None)
+    if not legacy:
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(name, None)
 
 
 def _add_security(schema: dict[str, Any], public: tuple[str, ...]) -> None:
@@ -229,7 +255,7 @@ def _add_security(schema: dict[str, Any], public: tuple[str, ...]) -> None:
         "bearer": {"type": "http", "scheme": "bearer", "description": "nxd_... API key"}
     }
     for path, item in schema["paths"].items():
-        if path.startswith("/v1/") and not path.startswith(public):
+        if path.startswith(("/v1/", _LEGACY)) and not path.startswith(public):
             for operation in item.values():
                 operation["security"] = [{"bearer": []}]
 

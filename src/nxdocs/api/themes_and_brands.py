@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from nxdocs.api.deps import After, BrandId, Limit, Owner, SystemDep
+from nxdocs.api.deps import After, BrandId, Limit, SystemDep, Visible, Workspace
 from nxdocs.api.errors import NotFoundError
 from nxdocs.api.lists import list_object
 from nxdocs.api.objects import BrandList, BrandObject, ThemeList
@@ -32,11 +32,12 @@ def list_themes() -> dict[str, Any]:
     "/brands",
     summary="List brands, newest first",
     response_model=None,
-    responses={200: ok(BrandList, "One page of brands."), **BAD_QUERY},
+    responses={200: ok(BrandList, "One page of brands."), **BAD_QUERY, **NOT_FOUND},
 )
 def list_brands(
-    owner: Owner, system: SystemDep, limit: Limit = 20, after: After = None
+    owner: Workspace, system: SystemDep, limit: Limit = 20, after: After = None
 ) -> dict[str, Any]:
+    """The caller's own brands, or with `org_id` the organization's."""
     return list_object(lambda: system.brands.list(owner, limit=limit, after=after), Brand.to_api)
 
 
@@ -46,8 +47,8 @@ def list_brands(
     response_model=None,
     responses={200: ok(BrandObject, "The brand."), **NOT_FOUND},
 )
-def get_brand(brand_id: BrandId, owner: Owner, system: SystemDep) -> dict[str, Any]:
-    brand = system.brands.get(owner, brand_id)
+def get_brand(brand_id: BrandId, visible: Visible, system: SystemDep) -> dict[str, Any]:
+    brand = system.brands.get(visible, brand_id)
     if brand is None:
         raise NotFoundError()
     return brand.to_api()

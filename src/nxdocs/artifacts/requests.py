@@ -64,4 +64,5 @@ def new_artifact(
         theme_id=body.theme_id or (brand.theme_id if brand else None),
         ai_instruction=brand.ai_instruction if brand else None,
         named_by_client=body.name is not None,
+        variations=body.variations,
     )

@@ -1,15 +1,29 @@
-"""Artifact rows: created with their job in one transaction, finalised with it in another."""
+"""Artifact rows: created with their job in one transaction, finalised with it in another.
+
+A create that asks for variations inserts them with the artifact: rows of their
+own (`variation_of` the artifact's id, `variation` 2, 3, ...; the artifact
+itself has `variation` 1), made by the artifact's one job, finalised with it,
+and deleted with it. A row whose `variation` is 1 is the only kind that has
+variations to read, so artifacts made without any cost no second query.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
-from nxdocs.artifacts.model import FAILED, GENERATING, READY, Artifact
+from nxdocs.artifacts.model import (
+    FAILED,
+    GENERATING,
+    READY,
+    Artifact,
+    VariationSummary,
+    variation_themes,
+)
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
 from nxdocs.db.pagination import newest_first
@@ -35,6 +49,16 @@ class NewArtifact:
     theme_id: str | None
     ai_instruction: str | None
     named_by_client: bool
+    variations: int = 1
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """What an `artifact.create` job makes: the request, and the id of each of its
+    variations still there, by number (1 is the artifact asked for)."""
+
+    request: GenerationRequest
+    members: dict[int, str]
 
 
 class ArtifactStore:
@@ -51,7 +75,8 @@ class ArtifactStore:
         *,
         on_created: Callable[[sa.Connection, str, str], None] | None = None,
     ) -> Artifact:
-        """Insert the artifact and its `artifact.create` job together; both ids are fixed here.
+        """Insert the artifact, its variations and their `artifact.create` job together;
+        every id is fixed here. Returns the artifact asked for, its variations listed.
 
         `on_created` runs last in the same transaction with (connection, artifact
         id, job id), for what must commit with them or not at all (the
@@ -59,24 +84,11 @@ class ArtifactStore:
         written.
         """
         now = self.clock.now_ms()
-        artifact_id, job_id = new_id("doc", now), new_id("job", now)
-        # Returned as inserted: a re-read could already see the worker's result.
-        created = Artifact(
-            id=artifact_id,
-            owner_id=new.owner_id,
-            job_id=job_id,
-            name=new.name,
-            type=new.type,
-            status=GENERATING,
-            page_count=None,
-            brand_id=new.brand_id,
-            theme_id=new.theme_id,
-            error_code=None,
-            error_message=None,
-            generation=None,
-            created_at=now,
-            updated_at=now,
-        )
+        # All share one created_at; a list shows ties by id, highest first, so
+        # the highest id goes to the artifact asked for: its variations follow it.
+        ids = sorted((new_id("doc", now) for _ in range(new.variations)), reverse=True)
+        artifact_id, job_id = ids[0], new_id("job", now)
+        themes = variation_themes(new.theme_id, new.variations)
         request = {
             "type": new.type,
             "prompt": new.prompt,
@@ -84,78 +96,113 @@ class ArtifactStore:
             "name": new.name if new.named_by_client else None,
             "page_count": new.page_count,
             "ai_instruction": new.ai_instruction,
+            "variations": new.variations,
         }
+        rows = [
+            {
+                "id": member_id,
+                "owner_id": new.owner_id,
+                "job_id": job_id,
+                "name": new.name,
+                "type": new.type,
+                "status": GENERATING,
+                "page_count": None,
+                "brand_id": new.brand_id,
+                "theme_id": theme_id,
+                "request": orjson.dumps({**request, "variation": number}).decode(),
+                "generation": None,
+                "error_code": None,
+                "error_message": None,
+                "created_at": now,
+                "updated_at": now,
+                "variation_of": None if number == 1 else artifact_id,
+                "variation": None if new.variations == 1 else number,
+            }
+            for number, (member_id, theme_id) in enumerate(zip(ids, themes, strict=True), 1)
+        ]
         with self.engine.begin() as connection:
-            connection.execute(
-                artifacts.insert().values(
-                    id=artifact_id,
-                    owner_id=new.owner_id,
-                    job_id=job_id,
-                    name=new.name,
-                    type=new.type,
-                    status=GENERATING,
-                    page_count=None,
-                    brand_id=new.brand_id,
-                    theme_id=new.theme_id,
-                    request=orjson.dumps(request).decode(),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            connection.execute(artifacts.insert(), rows)
             job = NewJob(job_id, new.owner_id, ARTIFACT_CREATE, {"artifact_id": artifact_id})
             self.jobs.enqueue(connection, job, max_attempts=self.max_attempts)
             if on_created is not None:
                 on_created(connection, artifact_id, job_id)
-        return created
+        # Returned as inserted: a re-read could already see the worker's result.
+        return _artifact(rows[0], tuple(_summary(row) for row in rows[1:]))
 
-    def get(self, owner_id: str, artifact_id: str) -> Artifact | None:
+    def get(self, visible: Set[str], artifact_id: str) -> Artifact | None:
+        """The artifact if one of the `visible` owners owns it (see `Principal`)."""
         with self.reads.connect() as connection:
             row = connection.execute(
                 sa.select(artifacts).where(
-                    artifacts.c.id == artifact_id, artifacts.c.owner_id == owner_id
+                    artifacts.c.id == artifact_id, artifacts.c.owner_id.in_(visible)
                 )
             ).one_or_none()
-        return None if row is None else _artifact(row._mapping)
+            return None if row is None else _with_variations(connection, [row._mapping])[0]
 
     def list(
         self, owner_id: str, *, limit: int, after: str | None
     ) -> tuple[Sequence[Artifact], bool]:
+        """One page, variations included (they are artifacts); the variations each
+        artifact lists are read for the whole page at once."""
         with self.reads.connect() as connection:
             rows, has_more = newest_first(connection, artifacts, owner_id, limit=limit, after=after)
-        return [_artifact(row._mapping) for row in rows], has_more
+            return _with_variations(connection, [row._mapping for row in rows]), has_more
 
     def delete(
         self,
-        owner_id: str,
+        visible: Set[str],
         artifact_id: str,
         *,
-        cascade: Callable[[sa.Connection], None] | None = None,
+        cascade: Callable[[sa.Connection, str, Sequence[str]], None] | None = None,
     ) -> bool:
-        """Remove the artifact; its job keeps answering with its own state.
+        """Remove the artifact, and its variations if it has any (a variation goes
+        alone); their job keeps answering with its own state.
 
-        `cascade` runs in the same transaction once the row is gone, for what
-        goes with it (`ExportStore.delete_artifact` tombstones its exports there).
-        False, changing nothing, if the owner has no such artifact.
+        `cascade` runs in the same transaction once the rows are gone, with the
+        artifact's owner and the ids removed, for what goes with them
+        (`ExportStore.delete_artifact` tombstones their exports there). False,
+        changing nothing, if none of the `visible` owners has such an artifact.
         """
         with self.engine.begin() as connection:
-            deleted = connection.execute(
-                artifacts.delete().where(
-                    artifacts.c.id == artifact_id, artifacts.c.owner_id == owner_id
-                )
-            )
-            if deleted.rowcount != 1:
+            found = connection.execute(
+                artifacts.delete()
+                .where(artifacts.c.id == artifact_id, artifacts.c.owner_id.in_(visible))
+                .returning(artifacts.c.owner_id, artifacts.c.variation)
+            ).one_or_none()
+            if found is None:
                 return False
+            owner_id, variation = found
+            removed = [artifact_id]
+            if variation == 1:
+                removed.extend(
+                    connection.execute(
+                        artifacts.delete()
+                        .where(
+                            artifacts.c.variation_of == artifact_id,
+                            artifacts.c.owner_id == owner_id,
+                        )
+                        .returning(artifacts.c.id)
+                    ).scalars()
+                )
             if cascade is not None:
-                cascade(connection)
+                cascade(connection, owner_id, removed)
         return True
 
-    def generation_request(self, artifact_id: str) -> GenerationRequest | None:
+    def generation_plan(self, artifact_id: str) -> GenerationPlan | None:
         """What the job must generate, or None if the artifact was deleted meanwhile."""
         with self.reads.connect() as connection:
-            stored = connection.execute(
-                sa.select(artifacts.c.request).where(artifacts.c.id == artifact_id)
-            ).scalar_one_or_none()
-        return None if stored is None else GenerationRequest(**orjson.loads(stored))
+            rows = connection.execute(
+                sa.select(artifacts.c.id, artifacts.c.variation, artifacts.c.request).where(
+                    _family(artifact_id)
+                )
+            ).all()
+        asked = [row.request for row in rows if row.id == artifact_id]
+        if not asked:
+            return None
+        members = {row.variation or 1: row.id for row in rows}
+        return GenerationPlan(
+            GenerationRequest(**orjson.loads(asked[0])), dict(sorted(members.items()))
+        )
 
     def save_generated(self, fence: Fence, artifact_id: str, generated: GeneratedArtifact) -> bool:
         """Store the pages while the job's attempt still holds it; a rerun overwrites.
@@ -181,23 +228,34 @@ class ArtifactStore:
         return True
 
     def document(self, artifact_id: str) -> Document | None:
+        found = self.owned_document(artifact_id)
+        return None if found is None else found[1]
+
+    def owned_document(self, artifact_id: str) -> tuple[str, Document] | None:
+        """(owner id, pages) of the artifact, or None if it has none (or is gone)."""
         with self.reads.connect() as connection:
-            stored = connection.execute(
-                sa.select(artifacts.c.document).where(artifacts.c.id == artifact_id)
-            ).scalar_one_or_none()
-        return None if stored is None else Document.model_validate_json(stored)
+            row = connection.execute(
+                sa.select(artifacts.c.owner_id, artifacts.c.document).where(
+                    artifacts.c.id == artifact_id
+                )
+            ).one_or_none()
+        if row is None or row.document is None:
+            return None
+        return row.owner_id, Document.model_validate_json(row.document)
 
     def mark_ready(self, connection: sa.Connection, artifact_id: str) -> None:
+        """The artifact and its variations, in the transaction that completes their job."""
         connection.execute(
             artifacts.update()
-            .where(artifacts.c.id == artifact_id)
+            .where(_family(artifact_id))
             .values(status=READY, updated_at=self.clock.now_ms())
         )
 
     def mark_failed(self, connection: sa.Connection, artifact_id: str, error: ErrorInfo) -> None:
+        """The artifact and its variations, in the transaction that fails their job."""
         connection.execute(
             artifacts.update()
-            .where(artifacts.c.id == artifact_id)
+            .where(_family(artifact_id))
             .values(
                 status=FAILED,
                 error_code=error.code,
@@ -207,7 +265,47 @@ class ArtifactStore:
         )
 
 
-def _artifact(row: Any) -> Artifact:
+def _family(artifact_id: str) -> sa.ColumnElement[bool]:
+    """The artifact and its variations: its primary key or `ix_artifacts_variation_of`."""
+    return sa.or_(artifacts.c.id == artifact_id, artifacts.c.variation_of == artifact_id)
+
+
+def _with_variations(connection: sa.Connection, rows: Sequence[Any]) -> list[Artifact]:
+    """The rows as artifacts, each listing its variations: one query for all of them,
+    and none when no row has any."""
+    asked = [row["id"] for row in rows if row["variation"] == 1]
+    found: dict[str, list[VariationSummary]] = {}
+    if asked:
+        variations = connection.execute(
+            sa.select(*_SUMMARY_COLUMNS, artifacts.c.variation_of)
+            .where(artifacts.c.variation_of.in_(asked))
+            .order_by(artifacts.c.variation)
+        )
+        for variation in variations:
+            found.setdefault(variation.variation_of, []).append(_summary(variation._mapping))
+    return [_artifact(row, tuple(found.get(row["id"], ()))) for row in rows]
+
+
+_SUMMARY_COLUMNS = (
+    artifacts.c.id,
+    artifacts.c.variation,
+    artifacts.c.status,
+    artifacts.c.theme_id,
+    artifacts.c.page_count,
+)
+
+
+def _summary(row: Any) -> VariationSummary:
+    return VariationSummary(
+        id=row["id"],
+        variation=row["variation"],
+        status=row["status"],
+        theme_id=row["theme_id"],
+        page_count=row["page_count"],
+    )
+
+
+def _artifact(row: Any, variations: tuple[VariationSummary, ...] = ()) -> Artifact:
     generation = row["generation"]
     return Artifact(
         id=row["id"],
@@ -224,4 +322,7 @@ def _artifact(row: Any) -> Artifact:
         generation=None if generation is None else orjson.loads(generation),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        variation_of=row["variation_of"],
+        variation=row["variation"],
+        variations=variations,
     )

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from nxdocs.auth.owners import default_owner, insert_owner, owner_exists
+from nxdocs.auth.principal import Principal
 from nxdocs.clock import Clock
 from nxdocs.db.engine import read_only
-from nxdocs.db.schema import api_keys
+from nxdocs.db.schema import api_keys, org_members, organizations
 from nxdocs.ids import new_id
 
 KEY_PREFIX = "nxd_"
@@ -55,6 +56,7 @@ class KeyInfo:
     prefix: str
     created_at: int
     revoked_at: int | None
+    org_id: str | None
 
 
 class KeyStore:
@@ -64,9 +66,17 @@ class KeyStore:
         self.clock = clock
 
     def create(
-        self, name: str, owner_id: str | None = None, *, new_owner: bool = False
+        self,
+        name: str,
+        owner_id: str | None = None,
+        *,
+        new_owner: bool = False,
+        org_id: str | None = None,
     ) -> CreatedKey:
-        """A key for `owner_id`, for a brand-new owner, or else for the default (first) owner."""
+        """A key for `owner_id`, for a brand-new owner, or else for the default (first) owner.
+
+        With `org_id`, the key works in that organization only (see `Principal`);
+        its user must be a member (LookupError otherwise)."""
         secret = generate_key()
         now = self.clock.now_ms()
         with self.engine.begin() as connection:
@@ -74,8 +84,12 @@ class KeyStore:
                 owner_id = insert_owner(connection, now)
             elif owner_id is None:
                 owner_id = default_owner(connection, now)
-            elif not owner_exists(connection, owner_id):
-                raise LookupError(f"no owner with id {owner_id}")
+            elif not owner_exists(connection, owner_id) or _is_organization(connection, owner_id):
+                # An organization's keys belong to its members (`org_id`), so
+                # that they stop working when the member leaves.
+                raise LookupError(f"no user with id {owner_id}")
+            if org_id is not None and not _is_member(connection, org_id, owner_id):
+                raise LookupError(f"{owner_id} is not a member of {org_id}")
             key_id = new_id("key")
             connection.execute(
                 api_keys.insert().values(
@@ -85,6 +99,7 @@ class KeyStore:
                     prefix=secret[:_DISPLAY_PREFIX],
                     key_hash=hash_key(secret),
                     created_at=now,
+                    org_id=org_id,
                 )
             )
         return CreatedKey(key_id, owner_id, name, secret)
@@ -95,7 +110,8 @@ class KeyStore:
                 sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
             ).all()
         return [
-            KeyInfo(r.id, r.owner_id, r.name, r.prefix, r.created_at, r.revoked_at) for r in rows
+            KeyInfo(r.id, r.owner_id, r.name, r.prefix, r.created_at, r.revoked_at, r.org_id)
+            for r in rows
         ]
 
     def revoke(self, key_id: str) -> bool:
@@ -113,16 +129,40 @@ class KeyStore:
                 connection.execute(sa.select(sa.func.count()).select_from(api_keys)).scalar_one()
             )
 
-    def owner_of(self, key: str) -> str | None:
-        """The owner of an active key, or None. Looks up by digest, then compares
-        digests in constant time, so neither step's timing depends on the secret."""
+    def principal_of(self, key: str) -> Principal | None:
+        """Who an active key acts as, or None. Looks up by digest, then compares
+        digests in constant time, so neither step's timing depends on the secret.
+        A key made for an organization its user has left is None too."""
         digest = hash_key(key)
         with self.reads.connect() as connection:
             row = connection.execute(
-                sa.select(api_keys.c.owner_id, api_keys.c.key_hash).where(
+                sa.select(api_keys.c.owner_id, api_keys.c.org_id, api_keys.c.key_hash).where(
                     api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None)
                 )
             ).one_or_none()
-        if row is None or not secrets.compare_digest(row.key_hash, digest):
+            if row is None or not secrets.compare_digest(row.key_hash, digest):
+                return None
+            org_ids = frozenset(
+                connection.execute(
+                    sa.select(org_members.c.org_id).where(org_members.c.owner_id == row.owner_id)
+                ).scalars()
+            )
+        if row.org_id is not None and row.org_id not in org_ids:
             return None
-        return str(row.owner_id)
+        return Principal.of_key(str(row.owner_id), row.org_id, org_ids)
+
+
+def _is_organization(connection: sa.Connection, owner_id: str) -> bool:
+    found = connection.execute(
+        sa.select(organizations.c.id).where(organizations.c.id == owner_id)
+    ).first()
+    return found is not None
+
+
+def _is_member(connection: sa.Connection, org_id: str, owner_id: str) -> bool:
+    found = connection.execute(
+        sa.select(org_members.c.role).where(
+            org_members.c.org_id == org_id, org_members.c.owner_id == owner_id
+        )
+    ).first()
+    return found is not None

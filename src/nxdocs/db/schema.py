@@ -13,6 +13,9 @@ metadata = sa.MetaData()
 
 _FINISHED = sa.text("state IN ('succeeded', 'failed', 'cancelled')")
 
+# An owner is what work belongs to: a user (`user_...`) or an organization
+# (`org_...`, which also has a row in `organizations`). Every resource row's
+# `owner_id` is one, so scoping, quotas and fair sharing work the same for both.
 owners = sa.Table(
     "owners",
     metadata,
@@ -34,6 +37,30 @@ api_keys = sa.Table(
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    # A key made for an organization works in it when a request names none.
+    sa.Column("org_id", sa.String(40), sa.ForeignKey("organizations.id"), nullable=True),
+)
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", sa.String(40), sa.ForeignKey("owners.id"), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+org_members = sa.Table(
+    "org_members",
+    metadata,
+    sa.Column("org_id", sa.String(40), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Authentication reads a user's organizations.
+    sa.Index("ix_org_members_owner", "owner_id"),
 )
 
 jobs = sa.Table(
@@ -125,8 +152,32 @@ artifacts = sa.Table(
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # A variation (see `variations` on a create) points at the artifact the
+    # client asked for, which lists its variations; NULL on that one.
+    sa.Column("variation_of", sa.String(40), nullable=True),
+    sa.Column("variation", sa.Integer, nullable=True),
     # Newest-first listing per owner with (created_at, id) as the cursor.
     sa.Index("ix_artifacts_owner_created", "owner_id", "created_at", "id"),
+    sa.Index("ix_artifacts_variation_of", "variation_of"),
+)
+
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(120), nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("file_key", sa.String(300), nullable=False),
+    sa.Column("brand_id", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_assets_owner_created", "owner_id", "created_at", "id"),
+    sa.Index("ix_assets_brand", "brand_id"),
 )
 
 exports = sa.Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from nxdocs.jobs.model import EXPORT_RUN, ClaimedJob, ErrorInfo
 from nxdocs.jobs.notify import Notifier
 from nxdocs.pages import Document
 from nxdocs.render import HttpImageLoader, ImageBudget, render
+from nxdocs.render.asset_images import AssetImageLoader
 from nxdocs.render.errors import RenderError
 from nxdocs.render.exporter import ExportFormat
 from nxdocs.render.html import PageSize
@@ -30,6 +32,10 @@ _WAIT_POLL_SECONDS = 1.0
 _INLINE_WAIT_SECONDS = 0.5
 _SNOOZE_SECONDS = 0.5
 _RENDERABLE: dict[str, ExportFormat] = {"html": "html", "pdf": "pdf", "png": "png", "pptx": "pptx"}
+
+OwnedAssets = Callable[[str, str], tuple[bytes, str] | None]
+"""(owner id, asset id) -> the asset's bytes and content type, or None if that
+owner has no such asset (`nxdocs.assets.AssetStore.image`)."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,15 @@ class ExportRunHandler:
         blobs: BlobStore,
         notifier: Notifier,
         options: RenderOptions,
+        *,
+        assets: OwnedAssets | None = None,
     ) -> None:
         self.exports = exports
         self.artifacts = artifacts
         self.blobs = blobs
         self.notifier = notifier
         self.options = options
+        self.assets = assets
 
     def run(self, job: ClaimedJob, context: JobContext) -> dict[str, Any]:
         export = self.exports.get(job.payload["export_id"])
@@ -97,7 +106,7 @@ class ExportRunHandler:
         try:
             while True:
                 changed.clear()
-                artifact = self.artifacts.get(export.owner_id, export.artifact_id)
+                artifact = self.artifacts.get({export.owner_id}, export.artifact_id)
                 if artifact is None:
                     raise JobError("ARTIFACT_NOT_FOUND", "The artifact was deleted.")
                 if artifact.status == READY:
@@ -137,19 +146,23 @@ class ExportRunHandler:
     ) -> None:
         fmt = _RENDERABLE[export.format]
         theme_id = artifact.theme_id if artifact.theme_id in BUILTIN_THEMES else None
+        # Only the artifact's owner's assets: another owner's id draws its alt text.
+        assets = _OwnerAssets(self.assets, artifact.owner_id)
         try:
-            with HttpImageLoader(budget=self.options.images) as images:
+            with HttpImageLoader(budget=self.options.images) as fetched:
                 rendered = render(
                     document,
                     get_theme(theme_id),
                     fmt,
                     page_size=self.options.page_size,
                     dpi=self.options.dpi,
-                    image_loader=images,
+                    image_loader=AssetImageLoader(assets, fetched, self.options.images),
                     progress=context.report_progress,
                 )
         except RenderError as exc:
+            assets.raise_failure()
             raise JobError(exc.code, exc.message) from exc
+        assets.raise_failure()
         if context.lease_lost():
             raise LeaseLostError  # another attempt may own the job now; write nothing
         # Each claim writes under a folder of its own, and the export row points
@@ -196,6 +209,34 @@ class ExportRunHandler:
             if self.exports.get(export.id) is None:
                 raise _deleted() from None
             raise
+
+
+class _OwnerAssets:
+    """One owner's assets, as the renderer reads them (`AssetSource`).
+
+    A read that fails (the database or the blob store unreachable) is not a
+    missing image: it is kept, the renderer draws the alt text meanwhile, and
+    `raise_failure` raises it once the render is over, so the attempt fails and
+    is retried instead of storing a file without the image.
+    """
+
+    def __init__(self, read: OwnedAssets | None, owner_id: str) -> None:
+        self._read = read
+        self._owner_id = owner_id
+        self._failure: Exception | None = None
+
+    def __call__(self, asset_id: str) -> tuple[bytes, str] | None:
+        if self._read is None:
+            return None
+        try:
+            return self._read(self._owner_id, asset_id)
+        except Exception as exc:
+            self._failure = exc
+            return None
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
 
 def _deleted() -> JobError:

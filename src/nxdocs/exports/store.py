@@ -9,7 +9,7 @@ counts against the monthly quota, so deleting artifacts cannot buy exports back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,11 +122,11 @@ class ExportStore:
                 on_created(connection, export_id, job_id)
         return created
 
-    def get(self, export_id: str, owner_id: str | None = None) -> Export | None:
-        """The export; with `owner_id`, only if it belongs to that owner."""
+    def get(self, export_id: str, visible: Set[str] | None = None) -> Export | None:
+        """The export; with `visible`, only if one of those owners owns it."""
         query = sa.select(exports).where(exports.c.id == export_id, exports.c.status != DELETED)
-        if owner_id is not None:
-            query = query.where(exports.c.owner_id == owner_id)
+        if visible is not None:
+            query = query.where(exports.c.owner_id.in_(visible))
         with self.reads.connect() as connection:
             row = connection.execute(query).one_or_none()
         return None if row is None else _export(row._mapping)
@@ -208,10 +208,15 @@ class ExportStore:
         return _remove_files(self.engine, blobs, expired)
 
     def delete_artifact(
-        self, artifacts: ArtifactStore, blobs: BlobStore, owner_id: str, artifact_id: str
+        self,
+        artifacts: ArtifactStore,
+        blobs: BlobStore,
+        visible: Set[str],
+        artifact_id: str,
     ) -> bool:
-        """Delete the artifact and tombstone its exports in one transaction, then
-        remove their files; False if the owner has no such artifact.
+        """Delete the artifact (with its variations, if it has any) and tombstone
+        their exports in one transaction, then remove their files; False if no
+        `visible` owner has such an artifact.
 
         The files go after the commit: removed before it, a running export could
         still record a new file in between. From the commit on, its fenced write
@@ -222,14 +227,16 @@ class ExportStore:
         """
         tombstoned: list[str] = []
 
-        def tombstone(connection: sa.Connection) -> None:
+        def tombstone(connection: sa.Connection, owner_id: str, removed: Sequence[str]) -> None:
+            # An artifact's exports are its owner's (see the export route), and
             # owner_id leads the index this update walks (ix_exports_owner_created).
+            # `removed` is the artifact and, if it had any, its variations.
             tombstoned.extend(
                 connection.execute(
                     exports.update()
                     .where(
                         exports.c.owner_id == owner_id,
-                        exports.c.artifact_id == artifact_id,
+                        exports.c.artifact_id.in_(removed),
                         exports.c.status != DELETED,
                     )
                     .values(
@@ -241,7 +248,7 @@ class ExportStore:
                 ).scalars()
             )
 
-        if not artifacts.delete(owner_id, artifact_id, cascade=tombstone):
+        if not artifacts.delete(visible, artifact_id, cascade=tombstone):
             return False
         try:
             _remove_files(self.engine, blobs, tombstoned)

@@ -3,6 +3,7 @@
 `MarkdownGenerator` lays out the client's Markdown, `LlmGenerator` asks an
 OpenAI-compatible model, `OutlineGenerator` builds a skeleton without one;
 `choose_generator` picks between them. All implement the `Generator` port.
+`generate_variations` makes the several answers a request may ask for.
 """
 
 from nxdocs.generate.generator_choice import choose_generator
@@ -10,6 +11,7 @@ from nxdocs.generate.interface import GeneratedArtifact, GenerationRequest, Gene
 from nxdocs.generate.llm import LlmGenerator
 from nxdocs.generate.markdown import MarkdownGenerator
 from nxdocs.generate.outline import OutlineGenerator
+from nxdocs.generate.variations import generate_variations
 
 __all__ = [
     "GeneratedArtifact",
@@ -19,4 +21,5 @@ __all__ = [
     "MarkdownGenerator",
     "OutlineGenerator",
     "choose_generator",
+    "generate_variations",
 ]

@@ -15,6 +15,8 @@ class GenerationRequest:
 
     `content` is Markdown written by the client; `prompt` is free text that a
     generator must expand into pages. `ai_instruction` is the brand's guidance.
+    `variation` of `variations` says which of the request's variations this is
+    (see `nxdocs.generate.variations`); 1 of 1 when it asked for one.
     """
 
     type: DocumentType
@@ -23,6 +25,8 @@ class GenerationRequest:
     name: str | None = None
     page_count: int | None = None
     ai_instruction: str | None = None
+    variation: int = 1
+    variations: int = 1
 
 
 @dataclass(frozen=True)

@@ -58,12 +58,23 @@ def system_prompt(request: GenerationRequest) -> str:
         f"Give every page at least one block. {_LAYOUT[request.type]}",
         "Only use an image when you know a real https URL for it; otherwise leave it out.",
     ]
+    if request.variations > 1:
+        parts.append(_variation_rule(request.variation, request.variations))
     if request.ai_instruction and request.ai_instruction.strip():
         parts.append(
             "Brand instructions (follow them for tone, wording and emphasis, within "
             f"the rules above):\n{request.ai_instruction.strip()}"
         )
     return "\n\n".join(parts)
+
+
+def _variation_rule(variation: int, variations: int) -> str:
+    """What makes each of a request's variations a separate answer, not the same one again."""
+    return (
+        f"This is variation {variation} of {variations}: the client asked for {variations} "
+        "separate answers to the same request, each asked for on its own. Make variation "
+        f"{variation} distinct: its own angle, order of topics, headings and wording."
+    )
 
 
 def first_messages(request: GenerationRequest, prompt: str) -> list[Message]:

@@ -10,6 +10,7 @@ heartbeat, or the worker's re-check on the change notification) and stops.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -40,8 +41,8 @@ class JobAlreadyFinishedError(Exception):
 class JobControl:
     store: JobStore
 
-    def cancel(self, job_id: str, owner_id: str, *, by: str) -> JobView | None:
-        """Cancel the owner's job; None if it has no such job.
+    def cancel(self, job_id: str, visible: Set[str], *, by: str) -> JobView | None:
+        """Cancel the job if one of the `visible` owners owns it; None if none does.
 
         Raises `JobAlreadyFinishedError` if the job had already ended. The
         row is locked first (PostgreSQL; SQLite's single writer gives the
@@ -52,7 +53,7 @@ class JobControl:
         now = store.clock.now_ms()
         error = ErrorInfo(CANCELLED, f"The job was cancelled by {by} at {format_timestamp(now)}.")
         with store.engine.begin() as connection:
-            mine = sa.and_(jobs.c.id == job_id, jobs.c.owner_id == owner_id)
+            mine = sa.and_(jobs.c.id == job_id, jobs.c.owner_id.in_(visible))
             row = connection.execute(sa.select(jobs).where(mine).with_for_update()).one_or_none()
             if row is None:
                 return None

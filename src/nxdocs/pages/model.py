@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nxdocs.ids import is_id
+
 DocumentType = Literal["presentation", "document"]
 
 MAX_PAGES = 200
@@ -92,7 +94,8 @@ class TableBlock(_Model):
 
 
 class ImageBlock(_Model):
-    """A picture by http(s) URL or `data:image/...` URI."""
+    """A picture by http(s) URL, `data:image/...` URI, or the id of one of the
+    owner's assets (`asset_...`, uploaded with `POST /v1/assets`)."""
 
     type: Literal["image"] = "image"
     src: Annotated[str, Field(max_length=5_000_000)]
@@ -102,8 +105,8 @@ class ImageBlock(_Model):
     @field_validator("src")
     @classmethod
     def _known_scheme(cls, src: str) -> str:
-        if not src.startswith(_IMAGE_SCHEMES):
-            raise ValueError("image src must be an http(s) URL or a data:image/ URI")
+        if not src.startswith(_IMAGE_SCHEMES) and not is_id(src, "asset"):
+            raise ValueError("image src must be an http(s) URL, a data:image/ URI or an asset id")
         return src
 
 

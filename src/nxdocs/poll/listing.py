@@ -16,7 +16,7 @@ The time filters bound the same ranges.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -104,11 +104,12 @@ class JobLister:
             values["after_created_at"], values["after_id"] = position
         return _statement(shape), values
 
-    def one(self, owner_id: str, job_id: str) -> JobRow | None:
-        """The owner's job as the poll route shows it, read from the database."""
+    def one(self, visible: Set[str], job_id: str) -> JobRow | None:
+        """The job as the poll route shows it, read from the database, if one of
+        the `visible` owners owns it."""
         with self.reads.connect() as connection:
             row = connection.execute(
-                sa.select(*_COLUMNS).where(jobs.c.id == job_id, jobs.c.owner_id == owner_id)
+                sa.select(*_COLUMNS).where(jobs.c.id == job_id, jobs.c.owner_id.in_(visible))
             ).one_or_none()
         return None if row is None else JobRow(*row)
 

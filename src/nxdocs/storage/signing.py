@@ -1,4 +1,5 @@
-"""Signed, expiring download links: HMAC-SHA256 over the export id and the expiry.
+"""Signed, expiring links: HMAC-SHA256 over a subject (an export id, an embed's
+artifact) and the expiry.
 
 The key comes from `nxdocs.db.secrets` (kept in the database, so every API
 node signs and checks with the same key without configuration) or from
@@ -26,15 +27,17 @@ class LinkSigner:
 
     def link(self, export_id: str, file_name: str, expires_at_ms: int) -> SignedLink:
         expires = str(expires_at_ms)
-        query = urlencode({"expires": expires, "signature": self._signature(export_id, expires)})
+        query = urlencode({"expires": expires, "signature": self.sign(export_id, expires)})
         path = f"/v1/files/{quote(export_id)}/{quote(file_name)}"
         return SignedLink(f"{self._public_url}{path}?{query}", expires_at_ms)
 
     def valid(self, export_id: str, expires: str, signature: str) -> bool:
         """Constant-time check that the link was signed by us (expiry is checked apart)."""
-        expected = self._signature(export_id, expires)
+        expected = self.sign(export_id, expires)
         return hmac.compare_digest(expected.encode(), signature.encode())
 
-    def _signature(self, export_id: str, expires: str) -> str:
-        message = f"{export_id}\n{expires}".encode()
+    def sign(self, subject: str, expires: str) -> str:
+        """The hex signature of `subject` until `expires`; subjects of different kinds
+        must not collide (an embed's starts with "embed:", which no id contains)."""
+        message = f"{subject}\n{expires}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
