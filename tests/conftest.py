@@ -112,6 +112,14 @@ def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
 
 
 @pytest.fixture
+def real(settings: Settings) -> Iterator[System]:
+    """A system with the real handlers (none scripted) and no worker running."""
+    system = build_system(settings)
+    yield system
+    system.close()
+
+
+@pytest.fixture
 def api_settings(settings: Settings) -> Settings:
     """What `make_api` builds its systems from: the test's settings, keys never cached.
 

@@ -9,7 +9,6 @@ SQLite and on PostgreSQL, with the real handlers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,10 +22,10 @@ from nxdocs.jobs.errors import LeaseLostError
 from nxdocs.jobs.execute import RunningJob
 from nxdocs.pages import Document
 from nxdocs.render.themes import BUILTIN_THEMES
-from nxdocs.settings import Settings
-from nxdocs.system import System, build_system
+from nxdocs.system import System
 from tests.support.api import Caller, MakeApi, ServedApi
 from tests.support.artifacts import assert_hosted_artifact, llm_document
+from tests.support.attempts import LEASE, TIMEOUT, claim
 from tests.support.chat_server import MODEL, ChatServer, Reply
 from tests.support.contract import NOT_FOUND
 from tests.support.file_readers import pdf_pages
@@ -237,7 +236,9 @@ def test_cancelling_the_job_before_it_runs_fails_every_variation(make_api: MakeA
         assert_hosted_artifact(artifact, "failed")
         assert artifact["error"] == error
     with api.worker():
-        time.sleep(0.5)  # a cancelled job never runs
+        # The worker drains the queue past the cancelled job without running it.
+        alice.generated({"content": DECK})
+    assert api.job_row(asked["job_id"])["attempts"] == 0
     assert alice.artifact(asked["id"])["status"] == "failed"
     assert api.system.artifacts.document(asked["id"]) is None
 
@@ -305,21 +306,6 @@ def test_a_list_reads_the_variations_of_a_whole_page_in_one_query(make_api: Make
 
 # --- fencing: the real handler, one attempt at a time, without a worker --------------------------
 
-LEASE = 30.0
-
-
-@pytest.fixture
-def real(settings: Settings) -> Iterator[System]:
-    """A system with the real handlers (none scripted) and no worker running."""
-    system = build_system(settings)
-    yield system
-    system.close()
-
-
-def claim(system: System, worker_id: str) -> RunningJob:
-    (job,) = system.store.claim(worker_id, 1, LEASE)
-    return RunningJob(job, worker_id, system.store, LEASE, 600.0, time.monotonic())
-
 
 class PausedBeforeItsWrites(RunningJob):
     """An attempt that last heard from the database before the takeover."""
@@ -364,7 +350,7 @@ def test_a_stale_attempt_cannot_overwrite_any_variation(real: System) -> None:
     with pytest.raises(LeaseLostError):
         real.registry.get(stale.job.type).run(stale.job, stale)
     # ...and one that never heard gets as far as its first write, which is refused.
-    paused = PausedBeforeItsWrites(stale.job, "w1", real.store, LEASE, 600.0, time.monotonic())
+    paused = PausedBeforeItsWrites(stale.job, "w1", real.store, LEASE, TIMEOUT, time.monotonic())
     with pytest.raises(LeaseLostError):
         real.registry.get(stale.job.type).run(stale.job, paused)
     for artifact_id, document in zip(ids, kept, strict=True):

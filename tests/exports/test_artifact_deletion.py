@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -24,18 +24,17 @@ from nxdocs.exports.quota import Quota
 from nxdocs.jobs.execute import Executor, RunningJob
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.retry import RetryPolicy
-from nxdocs.settings import Settings
 from nxdocs.storage.blobs import LocalBlobStore
-from nxdocs.system import System, build_system
+from nxdocs.system import System
 from tests.support.api import Caller, MakeApi, ServedApi
 from tests.support.artifacts import llm_document, stored_artifact
+from tests.support.attempts import LEASE, TIMEOUT, claim
 from tests.support.chat_server import ChatServer, Reply
 from tests.support.contract import NOT_FOUND
 from tests.support.export_samples import DOCUMENT, PRESENTATION
 from tests.support.jobs import state_of
 from tests.support.waiting import wait_until
 
-LEASE = 30.0
 CONTENT = "# Doomed\n\n---\n\n## One\n\n- a\n\n---\n\n## Two\n\n- b"
 
 
@@ -124,23 +123,10 @@ def test_an_export_waiting_for_a_deleted_artifact_fails_cleanly(
 # The races, one step at a time ------------------------------------------------
 
 
-@pytest.fixture
-def real(settings: Settings) -> Iterator[System]:
-    """A system with the real handlers (none scripted) and no worker running."""
-    system = build_system(settings)
-    yield system
-    system.close()
-
-
 def ready_artifact(system: System, owner: str) -> str:
     artifact_id = stored_artifact(system, owner, "Doomed", CONTENT)
     execute(system, system.registry, claim(system))
     return artifact_id
-
-
-def claim(system: System, worker_id: str = "w1") -> RunningJob:
-    (job,) = system.store.claim(worker_id, 1, LEASE)
-    return RunningJob(job, worker_id, system.store, LEASE, 600.0, time.monotonic())
 
 
 def execute(system: System, registry: HandlerRegistry, running: RunningJob) -> dict[str, Any]:
@@ -201,7 +187,7 @@ def test_an_export_rendering_when_its_artifact_is_deleted_fails_and_writes_nothi
     artifact_id = ready_artifact(real, owner)
     export = real.exports.create(owner, artifact_id, "pdf", None, Quota(100, 0))
     running = claim(real)
-    mid_render = DeletedMidRender(running.job, "w1", real.store, LEASE, 600.0, time.monotonic())
+    mid_render = DeletedMidRender(running.job, "w1", real.store, LEASE, TIMEOUT, time.monotonic())
     mid_render.on_progress = delete(real, owner, artifact_id)
 
     row = execute(real, real.registry, mid_render)

@@ -10,7 +10,6 @@ stale attempt 1 run. Its writes must be refused.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,27 +21,13 @@ from nxdocs.generate import GeneratedArtifact
 from nxdocs.jobs.control import JobControl
 from nxdocs.jobs.errors import LeaseLostError
 from nxdocs.jobs.execute import RunningJob
-from nxdocs.settings import Settings
 from nxdocs.storage.blobs import LocalBlobStore
-from nxdocs.system import System, build_system
+from nxdocs.system import System
 from tests.support.artifacts import stored_artifact
+from tests.support.attempts import LEASE, TIMEOUT, claim
 from tests.support.jobs import set_row
 
-LEASE = 30.0
 CONTENT = "# Fencing\n\n---\n\n## One\n\n- a\n\n---\n\n## Two\n\n- b"
-
-
-@pytest.fixture
-def real(settings: Settings) -> Iterator[System]:
-    """A system with the real handlers (none scripted) and no worker running."""
-    system = build_system(settings)
-    yield system
-    system.close()
-
-
-def claim(system: System, worker_id: str) -> RunningJob:
-    (job,) = system.store.claim(worker_id, 1, LEASE)
-    return RunningJob(job, worker_id, system.store, LEASE, 600.0, time.monotonic())
 
 
 def take_away(system: System, running: RunningJob) -> None:
@@ -112,7 +97,7 @@ def test_a_stale_export_attempt_cannot_replace_or_delete_the_file(real: System) 
         real.registry.get(stale.job.type).run(stale.job, stale)
     # ...and one paused after its last progress write (SIGSTOP, a long GC) gets
     # as far as its own file, cannot publish it, and takes it away again.
-    paused = PausedBeforeItsWrite(stale.job, "w1", real.store, LEASE, 600.0, time.monotonic())
+    paused = PausedBeforeItsWrite(stale.job, "w1", real.store, LEASE, TIMEOUT, time.monotonic())
     with pytest.raises(LeaseLostError):
         real.registry.get(stale.job.type).run(stale.job, paused)
     stale_file = ExportFile("exports/x/stale.html", "text/html", "stale.html", 1, 1)
