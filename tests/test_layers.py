@@ -27,6 +27,7 @@ RANKS = {
     "brands": 5,
     "assets": 5,  # uploaded images: rows, files, the checks an upload passes
     "embed": 5,  # signed viewer links and the viewer page (storage's signer, render's HTML)
+    "webhooks": 5,  # endpoints, the deliveries queued with a job's end, their sender
     "poll": 4,  # the API's reads of jobs: body, cache, readers, waiter, listing
     "render": 3,  # page model in, files out
     "generate": 3,  # requests in, page model out
@@ -40,6 +41,7 @@ RANKS = {
     "clock": 1,
     "ids": 0,  # imports nothing of nxdocs; every layer names things by id
     "logs": 1,
+    "net": 1,  # outbound connections pinned to checked addresses
 }
 ALSO_ALLOWED = {("exports", "artifacts")}  # an export is of an artifact
 FORBIDDEN = {

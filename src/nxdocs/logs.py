@@ -39,6 +39,9 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter(_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    # httpx logs every request's full URL at INFO: a webhook URL or an image URL
+    # may carry a token in its query, and such URLs are the users' own.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def client_text(value: str, limit: int = CLIENT_TEXT_LIMIT) -> str:

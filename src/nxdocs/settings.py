@@ -9,6 +9,7 @@ takes the flags of the fields in its scope.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -108,6 +109,21 @@ class Settings(BaseSettings):
     )
     retry_after_seconds: Annotated[int, Scope.API] = Field(
         default=1, ge=1, description="Retry-After sent with processing jobs."
+    )
+    max_waits: Annotated[int, Scope.API] = Field(
+        default=10_000,
+        ge=1,
+        description="Long-polls and event streams one API process holds open at once (429 beyond).",
+    )
+    max_waits_per_owner: Annotated[int, Scope.API] = Field(
+        default=100,
+        ge=1,
+        description="Long-polls and event streams of one user, per API process (429 beyond).",
+    )
+    events_keepalive_seconds: Annotated[float, Scope.API] = Field(
+        default=15.0,
+        gt=0,
+        description="An event stream sends a keep-alive comment after this long without an event.",
     )
     rate_limit_per_second: Annotated[float, Scope.API] = Field(
         default=100.0, gt=0, description="Requests per second per owner, per API process."
@@ -220,6 +236,54 @@ class Settings(BaseSettings):
     monthly_export_limit: Annotated[int, Scope.API] = Field(
         default=1000, ge=0, description="Exports per owner per calendar month (429 beyond)."
     )
+    webhook_allowed_networks: Annotated[str, Scope.BOTH] = Field(
+        default="",
+        description="Comma-separated networks (CIDR) webhook URLs may reach although they are "
+        "not public, e.g. 10.0.0.0/8 (default: none; loopback, private, link-local and "
+        "metadata addresses are refused).",
+    )
+    webhook_max_endpoints: Annotated[int, Scope.API] = Field(
+        default=16, ge=1, le=1000, description="Webhook endpoints one owner may have."
+    )
+    webhook_secret_overlap_seconds: Annotated[int, Scope.API] = Field(
+        default=86_400,
+        ge=0,
+        description="After a secret rotation, how long the old secret still signs beside the new.",
+    )
+    webhook_retry_seconds: Annotated[int, Scope.BOTH] = Field(
+        default=86_400,
+        ge=1,
+        description="How long a failing webhook delivery is retried before it fails.",
+    )
+    webhook_backoff_base_seconds: Annotated[float, Scope.WORKER] = Field(
+        default=5.0,
+        ge=0,
+        description="Bound on the first webhook retry delay; doubles per attempt (full jitter).",
+    )
+    webhook_backoff_max_seconds: Annotated[float, Scope.WORKER] = Field(
+        default=3600.0, ge=0, description="Largest webhook retry delay."
+    )
+    webhook_timeout_seconds: Annotated[float, Scope.WORKER] = Field(
+        default=10.0, gt=0, le=60, description="Timeout of each step of a webhook attempt."
+    )
+    webhook_max_response_bytes: Annotated[int, Scope.WORKER] = Field(
+        default=65_536,
+        ge=0,
+        description="Largest receiver answer read; a longer one fails the attempt.",
+    )
+    webhook_disable_after_failures: Annotated[int, Scope.WORKER] = Field(
+        default=50,
+        ge=1,
+        description="Failed attempts in a row after which an endpoint is disabled.",
+    )
+    webhook_concurrency: Annotated[int, Scope.WORKER] = Field(
+        default=8, ge=1, le=256, description="Webhook attempts one worker process makes at once."
+    )
+    webhook_retention_seconds: Annotated[int, Scope.WORKER] = Field(
+        default=30 * 86_400,
+        ge=1,
+        description="How long delivered and failed webhook deliveries are kept.",
+    )
     log_level: Annotated[Literal["debug", "info", "warning", "error"], Scope.BOTH] = Field(
         default="info", description="debug, info, warning or error."
     )
@@ -248,6 +312,17 @@ class Settings(BaseSettings):
     def database(self) -> Database:
         """The database, decided once from `resolved_database_url()`."""
         return Database.from_url(self.resolved_database_url())
+
+    def webhook_networks(self) -> list[str]:
+        return [part.strip() for part in self.webhook_allowed_networks.split(",") if part.strip()]
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip())  # ValueError names the bad one
+        return value
 
     @field_validator("database_url")
     @classmethod

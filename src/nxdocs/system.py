@@ -37,13 +37,19 @@ from nxdocs.jobs.store_postgres import PostgresJobStore
 from nxdocs.jobs.store_sqlite import SqliteJobStore
 from nxdocs.jobs.worker import PeriodicTask, Worker, WorkerConfig
 from nxdocs.poll.cache import JobCache
+from nxdocs.poll.changes import Versions
 from nxdocs.poll.reader import JobReader
 from nxdocs.poll.reader_postgres import PostgresJobReader
-from nxdocs.poll.reader_sqlite import SqliteJobReader
+from nxdocs.poll.reader_sqlite import SqliteJobReader, SqliteJobVersions
 from nxdocs.render import ImageBudget
 from nxdocs.settings import Settings
 from nxdocs.storage.blobs import BlobStore, LocalBlobStore
 from nxdocs.storage.signing import LinkSigner
+from nxdocs.webhooks.client import WebhookClient
+from nxdocs.webhooks.deliveries import DeliveryStore, RetryRules
+from nxdocs.webhooks.endpoints import EndpointStore
+from nxdocs.webhooks.outbox import WebhookOutbox
+from nxdocs.webhooks.sender import DeliverySender
 
 
 @dataclass
@@ -64,6 +70,8 @@ class System:
     blobs: BlobStore
     assets: AssetStore
     idempotency: IdempotencyStore
+    webhook_endpoints: EndpointStore
+    deliveries: DeliveryStore
     # What one render may read of images (exports, the embed viewer).
     images: ImageBudget
     llm: LlmGenerator | None = None
@@ -84,6 +92,12 @@ class System:
         notifier.subscribe(cache.on_notification)
         return PostgresJobReader(self.database.url), cache
 
+    def job_versions(self) -> Versions | None:
+        """On SQLite, what tells waiters which jobs a commit of another process
+        changed (see `JobChanges`); PostgreSQL's notifications name them."""
+        path = self.database.sqlite_path
+        return None if path is None else SqliteJobVersions(path).read
+
     def link_signer(self) -> LinkSigner:
         secret = self.settings.signing_secret
         key = signing_secret(self.engine, secret.get_secret_value() if secret else None)
@@ -102,6 +116,10 @@ class System:
         def purge_jobs() -> int:
             cutoff = self.clock.now_ms() - settings.job_retention_seconds * 1000
             return JobControl(self.store).delete_finished(cutoff)
+
+        def purge_deliveries() -> int:
+            cutoff = self.clock.now_ms() - settings.webhook_retention_seconds * 1000
+            return self.deliveries.purge(cutoff)
 
         def leadership(worker_id: str) -> Leadership:
             return Leadership(
@@ -129,6 +147,13 @@ class System:
                 "job retention", interval, purge_jobs, "deleted {count} finished job(s)", now=now
             ),
             PeriodicTask(
+                "webhook delivery purge",
+                interval,
+                purge_deliveries,
+                "deleted {count} finished webhook deliveries",
+                now=now,
+            ),
+            PeriodicTask(
                 "idempotency key purge",
                 interval,
                 self.idempotency.purge_expired,
@@ -137,7 +162,29 @@ class System:
             ),
         ]
         return Worker(
-            self.store, self.registry, self.worker_config(), periodic=tasks, leadership=leadership
+            self.store,
+            self.registry,
+            self.worker_config(),
+            periodic=tasks,
+            leadership=leadership,
+            companions=[self.webhook_sender()],
+        )
+
+    def webhook_sender(self) -> DeliverySender:
+        s = self.settings
+        client = WebhookClient(
+            self.clock,
+            timeout_seconds=s.webhook_timeout_seconds,
+            max_response_bytes=s.webhook_max_response_bytes,
+            max_connections=s.webhook_concurrency,
+            allowed_networks=s.webhook_networks(),
+        )
+        return DeliverySender(
+            self.deliveries,
+            client,
+            self.notifier,
+            concurrency=s.webhook_concurrency,
+            poll_seconds=s.poll_interval_seconds,
         )
 
     def worker_config(self) -> WorkerConfig:
@@ -191,6 +238,20 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
     assets = AssetStore(engine, clock, blobs, ImageChecks(settings.asset_max_pixels))
     llm = _llm_generator(settings)
     registry.register(ArtifactCreateHandler(artifacts, llm))
+    registry.observe(
+        WebhookOutbox(clock, notifier, store.now_sql, retry_seconds=settings.webhook_retry_seconds)
+    )
+    deliveries = DeliveryStore(
+        engine,
+        clock,
+        store.now_sql,
+        RetryRules(
+            RetryPolicy(
+                settings.webhook_backoff_base_seconds, settings.webhook_backoff_max_seconds
+            ),
+            settings.webhook_disable_after_failures,
+        ),
+    )
     images = ImageBudget(
         max_images=settings.image_max_count,
         max_total_bytes=settings.image_max_total_bytes,
@@ -226,6 +287,10 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
             lifetime_seconds=settings.idempotency_key_seconds,
             wait_seconds=settings.sync_wait_seconds,
         ),
+        webhook_endpoints=EndpointStore(
+            engine, clock, max_per_owner=settings.webhook_max_endpoints
+        ),
+        deliveries=deliveries,
         images=images,
         llm=llm,
     )

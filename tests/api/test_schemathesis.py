@@ -112,6 +112,17 @@ class Target:
                         },
                     },
                     {
+                        # A webhook URL must resolve to public addresses, which no schema
+                        # can say (400): a fuzzed host resolves to none here.
+                        "include-path-regex": "^/v1/webhook_endpoints(/[^/]+)?$",
+                        "include-method-regex": "^(POST|PATCH)$",
+                        "checks": {
+                            "positive_data_acceptance": {
+                                "expected-statuses": [*_POSITIVE_STATUSES, "400"]
+                            }
+                        },
+                    },
+                    {
                         # Pages past the artifact's end are a 400 (the artifact comes
                         # from an earlier call of the stateful phase); no schema can say so.
                         "include-path-regex": "^/v1/exports(/async)?$",

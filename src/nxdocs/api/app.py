@@ -23,12 +23,14 @@ from nxdocs.api import (
     files,
     health,
     job_control,
+    job_events,
     legacy_export,
     me,
     metrics,
     organizations,
     ready,
     themes_and_brands,
+    webhooks,
 )
 from nxdocs.api.auth import Authenticator, AuthMiddleware
 from nxdocs.api.body_limits import BodyLimits
@@ -45,7 +47,11 @@ from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.jobs.runner import EmbeddedWorker, WorkerThread
+from nxdocs.poll.changes import JobChanges
+from nxdocs.poll.lookup import JobLookup
+from nxdocs.poll.wait_slots import WaitSlots
 from nxdocs.poll.waiter import JobWaiter
+from nxdocs.poll.waits import JobWaits
 from nxdocs.system import System
 
 # The /v1 paths that need no key (see `AuthMiddleware`): "/v1/health" exactly,
@@ -71,6 +77,15 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
     (`nxdocs serve` gives a `WorkerProcess`)."""
     reader, cache = system.poll_path()
     settings = system.settings
+    lookup = JobLookup(reader, cache)
+    # Subscribed after the cache, so a change has evicted the cached body
+    # before any waiter it wakes reads it again.
+    changes = JobChanges(system.notifier.subscribe, system.job_versions())
+    notifier = system.notifier
+    waits = JobWaits(
+        lookup, changes, settings.poll_interval_seconds, is_live=lambda: notifier.listening
+    )
+    wait_slots = WaitSlots(settings.max_waits, settings.max_waits_per_owner)
     runs_worker = embedded_worker is not False
     readiness = Readiness(DatabaseProbe(system.engine, system.database), runs_worker)
 
@@ -103,7 +118,10 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
     signer = system.link_signer()
     Services(
         system=system,
-        waiter=JobWaiter(system.store, settings.poll_interval_seconds),
+        waiter=JobWaiter(system.store, changes, settings.poll_interval_seconds),
+        lookup=lookup,
+        waits=waits,
+        wait_slots=wait_slots,
         signer=signer,
         links=DownloadLinks(
             signer,
@@ -125,6 +143,7 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         metrics.router,
         artifacts.router,
         job_control.router,
+        job_events.router,
         exports.router,
         assets.router,
         files.router,
@@ -133,6 +152,7 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         me.router,
         organizations.router,
         legacy_export.router,
+        webhooks.router,
     ):
         api.include_router(router)
     authenticator = Authenticator(
@@ -150,8 +170,9 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
     api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)
     poll = JobPollRoute(
         api,
-        reader=reader,
-        cache=cache,
+        lookup=lookup,
+        waits=waits,
+        slots=wait_slots,
         authenticator=authenticator,
         retry_after_seconds=settings.retry_after_seconds,
     )

@@ -18,7 +18,11 @@ from nxdocs.api.readiness import Readiness
 from nxdocs.auth.principal import Principal
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.ids import ID_PATTERN, id_pattern, is_id
+from nxdocs.poll.lookup import JobLookup
+from nxdocs.poll.wait_slots import WaitSlots
 from nxdocs.poll.waiter import JobWaiter
+from nxdocs.poll.waits import JobWaits
+from nxdocs.settings import Settings
 from nxdocs.storage.signing import LinkSigner
 from nxdocs.system import System
 
@@ -29,6 +33,9 @@ class Services:
 
     system: System
     waiter: JobWaiter
+    lookup: JobLookup
+    waits: JobWaits
+    wait_slots: WaitSlots
     signer: LinkSigner
     links: DownloadLinks
     readiness: Readiness
@@ -120,8 +127,24 @@ ArtifactId = Annotated[str, Depends(_path_id("doc"))]
 ExportId = Annotated[str, Depends(_path_id("exp"))]
 BrandId = Annotated[str, Depends(_path_id("brand"))]
 JobId = Annotated[str, Depends(_path_id("job"))]
+WebhookEndpointId = Annotated[str, Depends(_path_id("we"))]
+
+
+def _delivery_id(
+    delivery_id: Annotated[str, Path(description="The delivery's id, e.g. `msg_...`.")],
+) -> str:
+    if not is_id(delivery_id, "msg"):
+        raise NotFoundError()
+    return delivery_id
+
+
+DeliveryId = Annotated[str, Depends(_delivery_id)]
 SystemDep = Annotated[System, Depends(_service(lambda s: s.system))]
+SettingsDep = Annotated[Settings, Depends(_service(lambda s: s.system.settings))]
 WaiterDep = Annotated[JobWaiter, Depends(_service(lambda s: s.waiter))]
+JobLookupDep = Annotated[JobLookup, Depends(_service(lambda s: s.lookup))]
+JobWaitsDep = Annotated[JobWaits, Depends(_service(lambda s: s.waits))]
+WaitSlotsDep = Annotated[WaitSlots, Depends(_service(lambda s: s.wait_slots))]
 SignerDep = Annotated[LinkSigner, Depends(_service(lambda s: s.signer))]
 LinksDep = Annotated[DownloadLinks, Depends(_service(lambda s: s.links))]
 ReadinessDep = Annotated[Readiness, Depends(_service(lambda s: s.readiness))]

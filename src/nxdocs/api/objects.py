@@ -348,3 +348,76 @@ class EmbedObject(BaseModel):
     title: str = Field(description="The artifact's name.")
     total_pages: Annotated[int, Field(ge=1)]
     expires_at: Timestamp
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+WebhookEndpointId = Annotated[str, Field(pattern=id_pattern("we"))]
+WebhookEvent = Literal["job.completed", "job.failed"]
+"""The events an endpoint can ask for (`nxdocs.webhooks.model.EVENT_TYPES`)."""
+
+
+class WebhookEndpointObject(BaseModel):
+    id: WebhookEndpointId
+    object: Literal["webhook_endpoint"]
+    url: str
+    description: str | None
+    events: list[WebhookEvent]
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None = Field(description="Why it was disabled; null while enabled.")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookEndpointWithSecret(WebhookEndpointObject):
+    secret: str = Field(
+        pattern=r"^whsec_[A-Za-z0-9+/=]+$",
+        description="The signing secret, shown in this answer only: keep it.",
+    )
+
+
+class WebhookEndpointList(BaseModel):
+    object: Literal["list"]
+    data: list[WebhookEndpointObject]
+    has_more: bool
+
+
+class WebhookEndpointDeleted(BaseModel):
+    id: WebhookEndpointId
+    object: Literal["webhook_endpoint"]
+    deleted: Literal[True]
+
+
+class WebhookAttempt(BaseModel):
+    number: int
+    started_at: Timestamp
+    duration_ms: int
+    status_code: int | None = Field(description="The receiver's status; null if none came.")
+    error: str | None = Field(description="Why the attempt failed; null when it succeeded.")
+    response: str | None = Field(description="The start of the receiver's answer.")
+
+
+class WebhookDeliveryObject(BaseModel):
+    id: Annotated[str, Field(pattern=id_pattern("msg"))] = Field(
+        description="The event's id: the `webhook-id` header of every attempt."
+    )
+    object: Literal["webhook_delivery"]
+    endpoint_id: WebhookEndpointId
+    event_type: WebhookEvent
+    job_id: JobId
+    status: Literal["pending", "delivered", "failed"]
+    attempt_count: int
+    next_attempt_at: Timestamp | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    delivered_at: Timestamp | None
+    attempts: list[WebhookAttempt] = Field(description="The latest attempts, oldest first.")
+
+
+class WebhookDeliveryList(BaseModel):
+    object: Literal["list"]
+    data: list[WebhookDeliveryObject]
+    has_more: bool

@@ -197,12 +197,15 @@ def _add_job_route(schema: dict[str, Any]) -> None:
         "description": "The job object of the contract page, plus nxdocs's additive `progress`.",
     }
 
-    errors = {**AUTHED, **NOT_FOUND}
+    errors = {**AUTHED, **NOT_FOUND, **BAD_QUERY}
     schema["paths"]["/v1/jobs/{id}"] = {
         "get": {
             "tags": ["jobs"],
             "summary": "Get job status",
-            "description": "While the job is processing the response carries `Retry-After`.",
+            "description": "While the job is processing the response carries `Retry-After`. "
+            "With `wait`, a processing job is answered as soon as it finishes, or when the "
+            "wait is over, with the same body; 429 when the caller (or the server) has too "
+            "many waits open.",
             "operationId": "jobs_get",
             "parameters": [
                 {
@@ -211,7 +214,19 @@ def _add_job_route(schema: dict[str, Any]) -> None:
                     "required": True,
                     "description": "Job ID",
                     "schema": {"type": "string"},
-                }
+                },
+                {
+                    "name": "wait",
+                    "in": "query",
+                    "required": False,
+                    "description": "Seconds to wait for a processing job to finish (long-poll), "
+                    "0-60 with up to 3 decimals; 0 or absent answers at once.",
+                    "schema": {
+                        "type": "string",
+                        # Exactly what `wait_seconds` accepts: 0-60.
+                        "pattern": "^(60(\\.0{1,3})?|[0-5]?[0-9](\\.[0-9]{1,3})?)$",
+                    },
+                },
             ],
             "responses": {
                 "200": _json("JobObject", "The job status.", _RETRY_AFTER),

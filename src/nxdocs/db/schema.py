@@ -246,3 +246,87 @@ leaders = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Column("since", sa.BigInteger, nullable=False),
 )
+
+# Webhook endpoints: where an owner's job events are sent (`nxdocs.webhooks`).
+# The signing secret is kept as given out (a receiver verifies with it, so it
+# cannot be hashed); after a rotation the previous one signs too until
+# `previous_secret_expires_at`.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(40), sa.ForeignKey("owners.id"), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("description", sa.String(500), nullable=True),
+    # A JSON array of event types; matched as text (`"job.completed"` quoted).
+    sa.Column("events", sa.String(200), nullable=False),
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("previous_secret", sa.String(100), nullable=True),
+    sa.Column("previous_secret_expires_at", sa.BigInteger, nullable=True),
+    sa.Column("disabled_at", sa.BigInteger, nullable=True),
+    sa.Column("disabled_reason", sa.String(500), nullable=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_webhook_endpoints_owner_created", "owner_id", "created_at", "id"),
+)
+
+# One event for one endpoint: queued in the transaction that finished the job,
+# sent and retried by the workers. The id (`msg_...`) is the event's, the
+# same for every endpoint and every attempt: the `webhook-id` header.
+# `next_attempt_at` and `retry_until` are on the database's clock; a claimed
+# delivery's `next_attempt_at` is pushed past its attempt's timeout, so a
+# sender that dies mid-attempt leaves it due again.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column(
+        "endpoint_id",
+        sa.String(40),
+        sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    # The signed body, written at the first attempt, so every retry sends the same bytes.
+    sa.Column("payload", sa.Text, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("retry_until", sa.BigInteger, nullable=False),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("delivered_at", sa.BigInteger, nullable=True),
+    sa.Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
+    ),
+    sa.Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at", "id"),
+    # Retention finds finished deliveries by the time they last changed.
+    sa.Index("ix_webhook_deliveries_updated", "updated_at"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("endpoint_id", sa.String(40), primary_key=True),
+    sa.Column("delivery_id", sa.String(40), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+    # The start of the receiver's answer, for the endpoint's owner to read.
+    sa.Column("response", sa.String(1000), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["endpoint_id", "delivery_id"],
+        ["webhook_deliveries.endpoint_id", "webhook_deliveries.id"],
+        ondelete="CASCADE",
+    ),
+)

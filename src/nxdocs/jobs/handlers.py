@@ -71,11 +71,26 @@ class UnknownJobTypeError(JobError):
         )
 
 
+class JobObserver(Protocol):
+    """Told of every job's end, whatever its type, in the transaction that ends it."""
+
+    def on_succeeded(
+        self, connection: sa.Connection, job: ClaimedJob, result: dict[str, Any]
+    ) -> None: ...
+
+    def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None: ...
+
+
 class HandlerRegistry:
-    """`type -> handler`, and the store's hooks, dispatched by job type."""
+    """`type -> handler`, and the store's hooks: the job type's handler first, then
+    every observer (webhooks)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, JobHandler] = {}
+        self._observers: list[JobObserver] = []
+
+    def observe(self, observer: JobObserver) -> None:
+        self._observers.append(observer)
 
     def register(self, handler: JobHandler) -> None:
         self._handlers[handler.type] = handler
@@ -96,8 +111,12 @@ class HandlerRegistry:
         handler = self._handlers.get(job.type)
         if handler is not None:
             handler.on_succeeded(connection, job, result)
+        for observer in self._observers:
+            observer.on_succeeded(connection, job, result)
 
     def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
         handler = self._handlers.get(job.type)
         if handler is not None:
             handler.on_failed(connection, job, error)
+        for observer in self._observers:
+            observer.on_failed(connection, job, error)

@@ -1,4 +1,5 @@
-"""Wake-ups: workers learn of new jobs, API nodes of updated ones, without polling.
+"""Wake-ups: workers learn of new jobs and webhook deliveries, API nodes of updated
+jobs, without polling.
 
 Both notifications are hints. Whoever acts on one re-reads the database, and
 a fallback poll covers any hint that is lost, so a missed wake-up costs
@@ -12,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -25,7 +26,7 @@ Listener = Callable[[str | None], None]
 
 RESYNC = "*"
 log = logging.getLogger(__name__)
-_WATCH_SECONDS = 0.05
+_WATCH_SECONDS = 0.01
 
 
 class Notifier(Protocol):
@@ -36,8 +37,14 @@ class Notifier(Protocol):
         """Called inside the transaction that changed what the API shows of a job
         (its progress or its terminal state)."""
 
+    def deliveries_due(self, connection: sa.Connection) -> None:
+        """Called inside the transaction that queued webhook deliveries."""
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Register a listener; returns the function that removes it."""
+
+    def subscribe_deliveries(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Register a listener of `deliveries_due`; returns the function that removes it."""
 
     @property
     def listening(self) -> bool:
@@ -57,17 +64,33 @@ class Fanout:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._delivery_listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
+        return self._add(self._listeners, listener)
+
+    def subscribe_deliveries(self, listener: Callable[[], None]) -> Callable[[], None]:
+        return self._add(self._delivery_listeners, listener)
+
+    def _add(self, listeners: list[Any], listener: Any) -> Callable[[], None]:
         with self._lock:
-            self._listeners.append(listener)
+            listeners.append(listener)
 
         def unsubscribe() -> None:
             with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+                if listener in listeners:
+                    listeners.remove(listener)
 
         return unsubscribe
+
+    def publish_deliveries(self) -> None:
+        with self._lock:
+            listeners = list(self._delivery_listeners)
+        for listener in listeners:
+            try:
+                listener()
+            except Exception as exc:
+                log.warning("a delivery listener failed (%s)", exception_summary(exc))
 
     def publish(self, job_id: str | None) -> None:
         with self._lock:
@@ -99,6 +122,7 @@ class InProcessNotifier(Fanout):
     """
 
     _PENDING = "nxdocs_pending_notifications"
+    _DELIVERIES = "nxdocs_pending_deliveries"
 
     def __init__(self, engine: sa.Engine, watch: Path | None = None) -> None:
         super().__init__()
@@ -142,6 +166,7 @@ class InProcessNotifier(Fanout):
                     continue
                 if last is not None and version != last:
                     self.publish(RESYNC)
+                    self.publish_deliveries()
                 last = version
         finally:
             if connection is not None:
@@ -153,12 +178,18 @@ class InProcessNotifier(Fanout):
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.info.setdefault(self._PENDING, {})[job_id] = None
 
+    def deliveries_due(self, connection: sa.Connection) -> None:
+        connection.info[self._DELIVERIES] = True
+
     def _on_rollback(self, connection: sa.Connection) -> None:
         if connection.invalidated:
             return  # discarded with its pending signals
         connection.info.pop(self._PENDING, None)
+        connection.info.pop(self._DELIVERIES, None)
 
     def _on_checkin(self, _dbapi_connection: object, record: ConnectionPoolEntry) -> None:
         # A dict keeps insertion order and drops repeats of the same signal.
         for job_id in record.info.pop(self._PENDING, {}):
             self.publish(job_id)
+        if record.info.pop(self._DELIVERIES, False):
+            self.publish_deliveries()

@@ -14,6 +14,7 @@ from nxdocs.jobs.notify import RESYNC, Fanout
 log = logging.getLogger(__name__)
 
 CHANNEL = "nxdocs_jobs"
+DELIVERIES_CHANNEL = "nxdocs_webhooks"
 _RECONNECT_SECONDS = 1.0
 _STOP_CHECK_SECONDS = 0.5
 _AVAILABLE_SENT = "nxdocs_available_sent"
@@ -58,6 +59,11 @@ class PostgresNotifier(Fanout):
             return
         connection.info.pop(_AVAILABLE_SENT, None)
 
+    def deliveries_due(self, connection: sa.Connection) -> None:
+        connection.execute(
+            sa.text("SELECT pg_notify(:channel, '')"), {"channel": DELIVERIES_CHANNEL}
+        )
+
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.execute(
             sa.text("SELECT pg_notify(:channel, :job_id)"), {"channel": CHANNEL, "job_id": job_id}
@@ -86,6 +92,7 @@ class PostgresNotifier(Fanout):
             finally:
                 self._listening.clear()
                 self.publish(RESYNC)
+                self.publish_deliveries()
             self._stop.wait(_RECONNECT_SECONDS)
 
     def _listen_once(self) -> None:
@@ -100,8 +107,13 @@ class PostgresNotifier(Fanout):
             keepalives_count=2,
         ) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
+            connection.execute(f"LISTEN {DELIVERIES_CHANNEL}")
             self._listening.set()
             self.publish(RESYNC)
+            self.publish_deliveries()
             while not self._stop.is_set():
                 for notification in connection.notifies(timeout=_STOP_CHECK_SECONDS):
-                    self.publish(notification.payload or None)
+                    if notification.channel == DELIVERIES_CHANNEL:
+                        self.publish_deliveries()
+                    else:
+                        self.publish(notification.payload or None)

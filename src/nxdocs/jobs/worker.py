@@ -18,8 +18,9 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from nxdocs.ids import new_id
 from nxdocs.jobs.backoff import Backoff
@@ -56,6 +57,16 @@ class PeriodicTask:
     now: Callable[[], float] = time.monotonic
     """The clock the interval is measured on, in seconds."""
     next_due: float = 0.0
+
+
+class Companion(Protocol):
+    """A loop that runs beside the job loop for as long as it does (the webhook sender)."""
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set, then return promptly."""
+
+    def stop_waiting(self) -> None:
+        """Interrupt an idle wait, so `stop` is seen at once."""
 
 
 @dataclass(frozen=True)
@@ -109,8 +120,10 @@ class Worker:
         periodic: list[PeriodicTask] | None = None,
         *,
         leadership: Callable[[str], Leadership] | None = None,
+        companions: Sequence[Companion] = (),
     ) -> None:
         self.store = store
+        self.companions = list(companions)
         self.config = config
         self.worker_id = worker_id or new_worker_id()
         self.executor = Executor(
@@ -168,6 +181,17 @@ class Worker:
         ]
         for helper in helpers:
             helper.start()
+        # Companions stop with the job loop, not after the grace period: their
+        # own work in flight (a webhook attempt) is short.
+        companions_stop = threading.Event()
+        companions = [
+            threading.Thread(
+                target=companion.run, args=(companions_stop,), name="companion", daemon=True
+            )
+            for companion in self.companions
+        ]
+        for thread in companions:
+            thread.start()
         self._threads = DaemonThreads(2 * self.config.concurrency, "job")
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
         claims = Backoff(0.1, 5.0)
@@ -189,11 +213,14 @@ class Worker:
                     self._wake.clear()
         finally:
             unsubscribe()
+            companions_stop.set()
+            for companion in self.companions:
+                companion.stop_waiting()
             self._shut_down()
             shut_down.set()
             self._recheck.set()  # the heartbeat thread sees the stop at once
             self._threads.shutdown()
-            self._join_helpers(helpers)
+            self._join_helpers(helpers + companions)
             self._resign()
             log.info("worker %s stopped", self.worker_id)
 

@@ -45,3 +45,40 @@ class SqliteJobReader:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class SqliteJobVersions:
+    """What `JobChanges` compares on a `RESYNC`: each job's state, progress and
+    `updated_at`, read in one query per 500 ids on a connection of its own
+    (it is called from the notifier's watch thread, never the event loop's)."""
+
+    _CHUNK = 500
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+
+    def read(self, job_ids: list[str]) -> dict[str, object]:
+        if self._connection is None:
+            self._connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False
+            )
+            configure_sqlite_connection(self._connection)
+            self._connection.execute("PRAGMA query_only=ON")
+        found: dict[str, object] = {}
+        for start in range(0, len(job_ids), self._CHUNK):
+            chunk = job_ids[start : start + self._CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._connection.execute(
+                "SELECT id, state, updated_at, progress_done, progress_total "  # noqa: S608
+                f"FROM jobs WHERE id IN ({marks})",
+                chunk,
+            )
+            for row in rows:
+                found[row[0]] = row[1:]
+        return found
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -24,8 +24,7 @@ from types import TracebackType
 
 import httpx
 
-from nxdocs.render.image_budget import DEFAULT_IMAGE_BUDGET, Clock, ImageBudget, ImageSpending
-from nxdocs.render.pinned_transport import (
+from nxdocs.net.pinned_transport import (
     NETWORK_ERRORS,
     AddressPolicy,
     AddressRefusedError,
@@ -35,6 +34,7 @@ from nxdocs.render.pinned_transport import (
     Resolver,
     resolve_host,
 )
+from nxdocs.render.image_budget import DEFAULT_IMAGE_BUDGET, Clock, ImageBudget, ImageSpending
 
 _MAX_REDIRECTS = 5
 

@@ -11,7 +11,9 @@ TLS SNI and certificate verification all keep the host name, because httpcore
 takes them from the request's origin and only the TCP connect is replaced.
 
 A name is resolved once per `PinnedAddresses`, that is once per export, and
-its answer (or its refusal) holds for the export's every fetch and redirect.
+its answer (or its refusal) holds for the export's every fetch and redirect;
+a long-lived one (the webhook sender's) resolves again once an answer is
+`max_age_seconds` old.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import httpcore
 import httpx
@@ -69,32 +74,49 @@ class AddressPolicy:
 
 
 class PinnedAddresses:
-    """Host name -> the addresses checked for it; thread-safe, one per export."""
+    """Host name -> the addresses checked for it; thread-safe.
 
-    def __init__(self, resolver: Resolver, policy: AddressPolicy) -> None:
+    One per export (answers kept for its life), or one per sender with
+    `max_age_seconds`, after which a name is resolved and checked again.
+    """
+
+    def __init__(
+        self,
+        resolver: Resolver,
+        policy: AddressPolicy,
+        *,
+        max_age_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._resolver = resolver
         self._policy = policy
+        self._max_age = max_age_seconds
+        self._clock = clock
         self._lock = threading.Lock()
-        self._answers: dict[str, tuple[str, ...]] = {}  # () means refused
+        # host -> (addresses, when resolved); () means refused
+        self._answers: dict[str, tuple[tuple[str, ...], float]] = {}
 
     def pin(self, host: str) -> None:
         """Resolve and check `host` unless done already; raise if it is refused."""
         with self._lock:
-            answer = self._answers.get(host)
-        if answer is None:
+            found = self._answers.get(host)
+        if found is None or self._stale(found[1]):
             # Resolved outside the lock, so one slow name does not hold up the
-            # others; if two threads race, the first answer stored is the one
-            # used (both answers were checked, so either is safe).
-            answer = self._checked(host)
+            # others; if two threads race, either answer is safe (both were checked).
+            found = (self._checked(host), self._clock())
             with self._lock:
-                answer = self._answers.setdefault(host, answer)
-        if not answer:
-            raise AddressRefusedError(f"the image host {host!r} is not an allowed address")
+                self._answers[host] = found
+        if not found[0]:
+            raise AddressRefusedError(f"the host {host!r} is not an allowed address")
+
+    def _stale(self, resolved_at: float) -> bool:
+        return self._max_age is not None and self._clock() - resolved_at >= self._max_age
 
     def addresses(self, host: str) -> tuple[str, ...]:
         """The pinned addresses of `host`; empty when it was never pinned or refused."""
         with self._lock:
-            return self._answers.get(host, ())
+            found = self._answers.get(host)
+        return () if found is None else found[0]
 
     def _checked(self, host: str) -> tuple[str, ...]:
         try:
@@ -107,6 +129,58 @@ class PinnedAddresses:
         if not addresses or not all(self._policy.allows(address) for address in addresses):
             return ()
         return tuple(str(address) for address in addresses[:_MAX_ADDRESSES])
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("pinned_deadline", default=None)
+
+
+@contextmanager
+def deadline(at: float) -> Iterator[None]:
+    """Bound every read, write and TLS handshake of the pinned connections used in the
+    block by `at` (time.monotonic()): past it, the next one raises a timeout, so a peer
+    that sends a byte at a time cannot stretch a request beyond it."""
+    token = _DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _bounded(timeout: float | None) -> float | None:
+    at = _DEADLINE.get()
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> object:
+        return self._stream.get_extra_info(info)
 
 
 class PinnedBackend(httpcore.NetworkBackend):
@@ -127,8 +201,10 @@ class PinnedBackend(httpcore.NetworkBackend):
         failure: Exception = httpcore.ConnectError(f"{host!r} has no checked address")
         for address in self._pins.addresses(host):
             try:
-                return self._sockets.connect_tcp(
-                    address, port, timeout, local_address, socket_options
+                return _DeadlineStream(
+                    self._sockets.connect_tcp(
+                        address, port, _bounded(timeout), local_address, socket_options
+                    )
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
@@ -140,7 +216,7 @@ class PinnedBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("image fetches use TCP only")
+        raise httpcore.ConnectError("pinned connections use TCP only")
 
     def sleep(self, seconds: float) -> None:
         self._sockets.sleep(seconds)

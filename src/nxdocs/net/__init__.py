@@ -1,0 +1,1 @@
+"""Outbound connections to hosts that users name: image fetches and webhook deliveries."""
