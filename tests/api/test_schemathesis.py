@@ -5,7 +5,7 @@ response time one at `MAX_RESPONSE_SECONDS`), authenticated, on both
 databases, against the real uvicorn server with the real job handlers. The
 first test runs Schemathesis's own engine, as `schemathesis run` does (every
 phase: examples, coverage, fuzzing, stateful). The run is bounded and
-reproducible: `FUZZ_EXAMPLES` examples per operation (15 by default) and a
+reproducible: `FUZZ_EXAMPLES` examples per operation (10 by default) and a
 fixed seed (`SEED`; hypothesis's `derandomize` for the second test). For a
 larger run:
 
@@ -60,7 +60,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from nxdocs.ids import ID_PATTERN
 from tests.support.api import MakeApi
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 SEED = 20260115
 MAX_RESPONSE_SECONDS = 15.0
 _AN_ID = re.compile(ID_PATTERN)
