@@ -4,6 +4,7 @@ the environment of a served API, and running a benchmark on each backend."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import subprocess
@@ -93,3 +94,21 @@ def on_each_backend(
     if args.backend in ("postgres", "both"):
         with fresh_postgres_database() as url:
             bench("postgres", url, args)
+
+
+async def create_artifact_jobs(
+    client: httpx.AsyncClient, count: int, content: str, *, at_once: int = 8
+) -> list[str]:
+    """`count` artifact creates (`POST /v1/artifacts/async`), `at_once` at a time;
+    their job ids."""
+    limit = asyncio.Semaphore(at_once)
+
+    async def create() -> str:
+        async with limit:
+            response = await client.post("/v1/artifacts/async", json={"content": content})
+        if response.status_code != 202:
+            raise RuntimeError(f"create: HTTP {response.status_code} {response.text[:300]}")
+        job_id: str = response.json()["job_id"]
+        return job_id
+
+    return list(await asyncio.gather(*(create() for _ in range(count))))

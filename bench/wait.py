@@ -64,6 +64,7 @@ import orjson
 
 from bench.common import (
     add_backend_option,
+    create_artifact_jobs,
     free_port,
     on_each_backend,
     serve_env,
@@ -340,20 +341,6 @@ class Servers:
     completions: Path
 
 
-async def create_jobs(client: httpx.AsyncClient, count: int) -> list[str]:
-    limit = asyncio.Semaphore(8)
-
-    async def create() -> str:
-        async with limit:
-            response = await client.post("/v1/artifacts/async", json={"content": CONTENT})
-        if response.status_code != 202:
-            raise RuntimeError(f"create: HTTP {response.status_code} {response.text[:300]}")
-        job_id: str = response.json()["job_id"]
-        return job_id
-
-    return list(await asyncio.gather(*(create() for _ in range(count))))
-
-
 async def cache_entries(client: httpx.AsyncClient) -> int:
     """The API's `nxdocs_poll_cache_entries` gauge."""
     text = (await client.get("/metrics")).text
@@ -379,7 +366,7 @@ async def until_held(client: httpx.AsyncClient, entries: int, waits: int) -> Non
 
 async def open_waits(servers: Servers, client: httpx.AsyncClient, row: Row) -> list[Waiter]:
     """The round's jobs, made while the worker is paused, and a waiter open on each."""
-    job_ids = await create_jobs(client, row.waiters // row.per_job)
+    job_ids = await create_artifact_jobs(client, row.waiters // row.per_job, CONTENT)
     waiters = [
         Waiter(servers.port, servers.key, job_id, row.mode)
         for job_id in job_ids

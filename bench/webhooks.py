@@ -62,7 +62,14 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
-from bench.common import free_port, fresh_postgres_database, running, serve_env, wait_for_http
+from bench.common import (
+    create_artifact_jobs,
+    free_port,
+    fresh_postgres_database,
+    running,
+    serve_env,
+    wait_for_http,
+)
 from nxdocs.db.schema import webhook_attempts, webhook_deliveries
 from nxdocs.settings import Settings
 from nxdocs.system import build_system
@@ -189,20 +196,10 @@ def timestamp_s(text: str) -> float:
 
 
 async def create_jobs(servers: Servers, count: int) -> list[str]:
-    limit = asyncio.Semaphore(CREATES_AT_ONCE)
     async with httpx.AsyncClient(
         base_url=servers.base, headers={"Authorization": f"Bearer {servers.key}"}, timeout=60
     ) as client:
-
-        async def create() -> str:
-            async with limit:
-                response = await client.post("/v1/artifacts/async", json={"content": CONTENT})
-            if response.status_code != 202:
-                raise RuntimeError(f"create: HTTP {response.status_code} {response.text[:300]}")
-            job_id: str = response.json()["job_id"]
-            return job_id
-
-        return list(await asyncio.gather(*(create() for _ in range(count))))
+        return await create_artifact_jobs(client, count, CONTENT, at_once=CREATES_AT_ONCE)
 
 
 def wait_received(servers: Servers, expected: int) -> None:

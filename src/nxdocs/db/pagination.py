@@ -40,14 +40,22 @@ def newest_first(
 
 
 def cursor_position(
-    connection: sa.Connection, table: sa.Table, owner_id: str | None, after: str
+    connection: sa.Connection,
+    table: sa.Table,
+    owner_id: str | None,
+    after: str,
+    *,
+    within: sa.ColumnElement[bool] | None = None,
 ) -> tuple[int, str]:
     """(created_at, id) of the cursor: read from its row (among `owner_id`'s, for a
-    table of owned rows), or, once the row is gone, from the time its id carries
-    (an id's time is its `created_at`)."""
+    table of owned rows; among the rows `within` selects, for a list of one parent's
+    rows), or, once the row is gone, from the time its id carries (an id's time is
+    its `created_at`)."""
     query = sa.select(table.c.created_at).where(table.c.id == after)
     if owner_id is not None:
         query = query.where(table.c.owner_id == owner_id)
+    if within is not None:
+        query = query.where(within)
     created_at = connection.execute(query).scalar_one_or_none()
     if created_at is None:
         created_at = id_time_ms(after)

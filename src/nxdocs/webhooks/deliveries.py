@@ -26,9 +26,8 @@ import sqlalchemy as sa
 
 from nxdocs.clock import Clock, format_timestamp
 from nxdocs.db.engine import read_only
-from nxdocs.db.pagination import UnknownCursorError, older_than
+from nxdocs.db.pagination import cursor_position, older_than
 from nxdocs.db.schema import jobs, webhook_attempts, webhook_deliveries, webhook_endpoints
-from nxdocs.ids import id_time_ms
 from nxdocs.jobs.retry import RetryIn, RetryPolicy
 from nxdocs.jobs.store import database_now
 from nxdocs.poll.public import JobRow, job_json
@@ -380,7 +379,16 @@ class DeliveryStore:
             _one_snapshot(connection)
             if after is not None:
                 query = query.where(
-                    older_than(webhook_deliveries, self._position(connection, endpoint_id, after))
+                    older_than(
+                        webhook_deliveries,
+                        cursor_position(
+                            connection,
+                            webhook_deliveries,
+                            None,
+                            after,
+                            within=_d.endpoint_id == endpoint_id,
+                        ),
+                    )
                 )
             rows = connection.execute(
                 query.order_by(_d.created_at.desc(), _d.id.desc()).limit(limit + 1)
@@ -448,17 +456,6 @@ class DeliveryStore:
                     webhook_deliveries.delete().where(sa.tuple_(_d.endpoint_id, _d.id).in_(keys))
                 )
         return len(keys)
-
-    @staticmethod
-    def _position(connection: sa.Connection, endpoint_id: str, after: str) -> tuple[int, str]:
-        created_at = connection.execute(
-            sa.select(_d.created_at).where(*_key(endpoint_id, after))
-        ).scalar_one_or_none()
-        if created_at is None:
-            created_at = id_time_ms(after)
-        if created_at is None:
-            raise UnknownCursorError(after)
-        return created_at, after
 
     @staticmethod
     def _attempts(
