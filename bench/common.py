@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -13,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -112,3 +115,105 @@ async def create_artifact_jobs(
         return job_id
 
     return list(await asyncio.gather(*(create() for _ in range(count))))
+
+
+# --- wrk with a Lua script, for requests that differ from one to the next ------------
+
+
+def run_wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    key: str | None = None,
+    script: Path | None = None,
+) -> dict[str, float]:
+    """One wrk run (one thread, keep-alive connections): requests/s, p50 and p99 in
+    ms, and the count of answers outside 2xx/3xx. `script` is a Lua file that
+    builds each request (see `rotating_gets`, `rotating_creates`). Also `requests`,
+    the number answered."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    if key:
+        command += ["-H", f"Authorization: Bearer {key}"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    requests = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if requests is None:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return {
+        "requests": float(total.group(1)) if total else 0.0,
+        "rps": float(requests.group(1)),
+        "p50_ms": _wrk_latency_ms(out, "50%"),
+        "p99_ms": _wrk_latency_ms(out, "99%"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def _wrk_latency_ms(out: str, label: str) -> float:
+    found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no {label} latency:\n{out}")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def rotating_gets(prefix: str, ids: list[str], directory: Path) -> Path:
+    """A wrk script that GETs `prefix` + each of `ids` in turn, round and round
+    (the key comes from wrk's `-H`)."""
+    ids_file = directory / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n")
+    script = directory / "gets.lua"
+    script.write_text(
+        f"local ids = {{}}\n"
+        f"for line in io.lines({_lua_string(str(ids_file))}) do ids[#ids + 1] = line end\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n % #ids + 1\n"
+        f"  return wrk.format(nil, {_lua_string(prefix)} .. ids[n])\n"
+        "end\n"
+    )
+    return script
+
+
+def rotating_creates(keys: list[str], content: str, directory: Path) -> Path:
+    """A wrk script that POSTs `{"content": content}` to `/v1/artifacts/async`,
+    each request with the next of `keys` (one key: every request the same owner's)."""
+    keys_file = directory / "keys.txt"
+    keys_file.write_text("\n".join(keys) + "\n")
+    body = json.dumps({"content": content})
+    script = directory / "creates.lua"
+    script.write_text(
+        f"local keys = {{}}\n"
+        f"for line in io.lines({_lua_string(str(keys_file))}) do keys[#keys + 1] = line end\n"
+        f"local body = {_lua_string(body)}\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n % #keys + 1\n"
+        "  local headers = {}\n"
+        '  headers["Authorization"] = "Bearer " .. keys[n]\n'
+        '  headers["Content-Type"] = "application/json"\n'
+        '  return wrk.format("POST", "/v1/artifacts/async", headers, body)\n'
+        "end\n"
+    )
+    return script
+
+
+def _lua_string(text: str) -> str:
+    """A Lua string literal: JSON's escapes are Lua's too, but for `\\u` (non-ASCII)."""
+    if not text.isascii():
+        raise ValueError("Lua literals here are ASCII only")
+    return json.dumps(text)
+
+
+def libpq_url(database_url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg takes it."""
+    return "postgresql://" + database_url.split("://", 1)[1]
+
+
+def machine_line() -> str:
+    """CPU count and load average, to print with the figures."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} CPUs, load average {load}"

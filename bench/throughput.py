@@ -11,52 +11,44 @@ when a poll of the table (every 10 ms, on a plain connection that takes no
 write lock) counts every job succeeded. Prints jobs/s, the time to enqueue and
 to drain, and the p50/p99/max of each job's `updated_at - created_at`
 (enqueued -> completed, millisecond resolution, from the table).
+
+On PostgreSQL, pgqueuer runs in the same invocation as the yardstick, by the
+same method on a database of its own (`bench.pgqueuer_yardstick`), and each
+nxdocs figure is printed as a multiple of it. The default is the method of
+the issue that set the target: one producer enqueuing one job per transaction.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from bench.common import fresh_postgres_database
+from bench.pgqueuer_yardstick import run_pgqueuer
+from bench.queue_runs import (
+    POLL_SECONDS,
+    ROOT,
+    TIMEOUT_SECONDS,
+    Result,
+    started_processes,
+    stopped_processes,
+)
 from nxdocs.db.schema import jobs
 from nxdocs.ids import new_id
 from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKER = [sys.executable, "-m", "bench.noop_worker"]
-POLL_SECONDS = 0.01
-TIMEOUT_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class Result:
-    backend: str
-    jobs: int
-    workers: int
-    enqueue_s: float
-    drain_s: float
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    failed: int
-
-    @property
-    def jobs_per_s(self) -> float:
-        return self.jobs / self.drain_s
 
 
 @contextmanager
@@ -74,58 +66,33 @@ def workers(
         # so every slot counts (the cap would hold one back for other owners).
         NXDOCS_MAX_RUNNING_PER_OWNER="0",
     )
-    processes: list[subprocess.Popen[bytes]] = []
     outputs = [logs / f"worker{index}.log" for index in range(args.workers)]
+    processes = started_processes(
+        [WORKER] * args.workers, outputs, " started, concurrency ", cwd=ROOT, env=env
+    )
     try:
-        for output in outputs:
-            with output.open("wb") as sink:
-                processes.append(
-                    subprocess.Popen(WORKER, cwd=ROOT, env=env, stdout=sink, stderr=sink)
-                )
-        _wait_started(processes, outputs)
         yield processes
     finally:
-        _stop(processes, outputs)
-
-
-def _wait_started(processes: list[subprocess.Popen[bytes]], outputs: list[Path]) -> None:
-    deadline = time.monotonic() + 60
-    while not all(" started, concurrency " in output.read_text() for output in outputs):
-        if any(process.poll() is not None for process in processes) or (
-            time.monotonic() > deadline
-        ):
-            raise RuntimeError("a worker did not start:\n" + _tails(outputs))
-        time.sleep(0.05)
-
-
-def _stop(processes: list[subprocess.Popen[bytes]], outputs: list[Path]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            code = process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-        if code != 0:
-            print(f"warning: worker pid {process.pid} exited {code}\n{_tails(outputs)}")
-
-
-def _tails(outputs: list[Path]) -> str:
-    return "\n".join(
-        f"--- {output.name}\n" + "\n".join(output.read_text().splitlines()[-20:])
-        for output in outputs
-    )
+        stopped_processes(processes, outputs)
 
 
 def enqueue_all(system: System, owner_id: str, count: int, batch: int) -> None:
+    """`count` jobs, `batch` per transaction; a batch of one is `JobStore.submit`
+    (the job is its whole transaction), more are `JobStore.enqueue` in one."""
+    attempts = system.settings.max_attempts
+    if batch == 1:
+        for index in range(count):
+            payload = {"artifact_id": new_id("doc"), "n": index}
+            system.store.submit(
+                NewJob(new_id("job"), owner_id, ARTIFACT_CREATE, payload), max_attempts=attempts
+            )
+        return
     for start in range(0, count, batch):
         with system.engine.begin() as connection:
             for index in range(start, min(start + batch, count)):
                 payload = {"artifact_id": new_id("doc"), "n": index}
                 job = NewJob(new_id("job"), owner_id, ARTIFACT_CREATE, payload)
-                system.store.enqueue(connection, job, max_attempts=system.settings.max_attempts)
+                system.store.enqueue(connection, job, max_attempts=attempts)
 
 
 def count_done(reads: sa.Engine) -> int:
@@ -143,12 +110,6 @@ def latencies_and_failures(reads: sa.Engine) -> tuple[list[int], int]:
         ).all()
     failed = sum(1 for row in rows if row[0] != "succeeded")
     return sorted(int(row[1]) for row in rows), failed
-
-
-def percentile(ordered: list[int], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, round(fraction * len(ordered)))
-    return float(ordered[min(rank, len(ordered)) - 1])
 
 
 def run_backend(name: str, database_url: str, args: argparse.Namespace) -> Result:
@@ -172,17 +133,7 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace) -> Resul
     finally:
         reads.dispose()
         system.close()
-    return Result(
-        backend=name,
-        jobs=args.jobs,
-        workers=args.workers,
-        enqueue_s=enqueued - started,
-        drain_s=drained - started,
-        p50_ms=percentile(latencies, 0.50),
-        p99_ms=percentile(latencies, 0.99),
-        max_ms=float(latencies[-1]),
-        failed=failed,
-    )
+    return Result.of(name, args, (started, enqueued, drained), latencies, failed)
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
@@ -211,11 +162,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--batch", type=int, default=500, help="jobs per enqueue transaction")
+    parser.add_argument("--batch", type=int, default=1, help="jobs per enqueue transaction")
     parser.add_argument("--concurrency", type=int, default=4, help="jobs at once per worker")
     parser.add_argument(
         "--poll-interval", type=float, default=0.2, help="workers' fallback poll, seconds"
     )
+    parser.add_argument("--no-pgqueuer", action="store_true", help="skip the pgqueuer yardstick")
     args = parser.parse_args()
     results = []
     with ExitStack() as stack:
@@ -225,7 +177,15 @@ def main() -> None:
         if args.backend in ("postgres", "both"):
             url = stack.enter_context(fresh_postgres_database())
             results.append(run_backend("postgres", url, args))
+        if args.backend in ("postgres", "both") and not args.no_pgqueuer:
+            url = stack.enter_context(fresh_postgres_database())
+            results.append(run_pgqueuer(url, args))
     print_table(results, args)
+    yardstick = next((r for r in results if r.backend == "pgqueuer"), None)
+    if yardstick is not None:
+        for r in results:
+            if r is not yardstick:
+                print(f"{r.backend}: {r.jobs_per_s / yardstick.jobs_per_s:.2f}x pgqueuer")
 
 
 if __name__ == "__main__":

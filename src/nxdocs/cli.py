@@ -20,11 +20,12 @@ from nxdocs.auth.organizations import ROLES
 from nxdocs.cli_options import with_settings
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
-from nxdocs.db.migrate import upgrade
+from nxdocs.db.migrate import SchemaNotCurrentError, require_current, upgrade
 from nxdocs.jobs.runner import SupervisedWorker, WorkerProcess, exit_with_parent
 from nxdocs.logs import configure_logging
 from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
 from nxdocs.settings import Scope, Settings
+from nxdocs.storage.errors import BlobStoreUnavailableError
 from nxdocs.system import System, build_system
 
 app = typer.Typer(help="nxdocs: the NextDocs public API v1, self-hosted.", no_args_is_help=True)
@@ -40,6 +41,15 @@ orgs_app = typer.Typer(help="Create organizations and manage their members.", no
 app.add_typer(orgs_app, name="orgs")
 console = Console()
 
+NoMigrate = Annotated[
+    bool,
+    typer.Option(
+        "--no-migrate",
+        help="Do not migrate the database on start; refuse to start if its schema is "
+        "older than this nxdocs (run `nxdocs db upgrade` first).",
+    ),
+]
+
 
 @app.command()
 @with_settings(Scope.API | Scope.WORKER)
@@ -48,10 +58,11 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="API only; run jobs in `nxdocs worker` processes.")
     ] = False,
+    no_migrate: NoMigrate = False,
 ) -> None:
     """Run the API, and a worker process beside it unless --no-worker."""
     configure_logging(settings.log_level)
-    with _open_system(settings) as system:
+    with _open_system(settings, migrate=not no_migrate) as system:
         if system.keys.count() == 0:
             _print_first_key(system)
         base = f"http://{settings.host}:{settings.port}"
@@ -81,18 +92,21 @@ def _serve(system: System, settings: Settings, worker: WorkerProcess | None) -> 
 
 @app.command()
 @with_settings(Scope.WORKER)
-def worker(settings: Settings) -> None:
+def worker(settings: Settings, no_migrate: NoMigrate = False) -> None:
     """Run workers only: claim and run jobs until SIGTERM or SIGINT."""
     configure_logging(settings.log_level)
-    with _open_system(settings) as system:
+    with _open_system(settings, migrate=not no_migrate) as system:
         run_worker_until_signalled(system)
 
 
 def _worker_process(settings: Settings) -> WorkerProcess:
-    """`nxdocs worker` with these settings, as the serving process's child."""
+    """`nxdocs worker` with these settings, as the serving process's child.
+
+    The parent has migrated the schema or checked it (--no-migrate) already.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("NXDOCS_")}
     env.update(settings.as_environment())
-    command = [sys.executable, "-m", "nxdocs", "worker"]
+    command = [sys.executable, "-m", "nxdocs", "worker", "--no-migrate"]
     return WorkerProcess(command, env, settings.shutdown_grace_seconds)
 
 
@@ -115,13 +129,18 @@ def run_worker_until_signalled(system: System) -> None:
 @db_app.command("upgrade")
 @with_settings(Scope.ADMIN)
 def db_upgrade(settings: Settings) -> None:
-    """Apply the schema migrations (serve and worker also do this on start)."""
+    """Apply the schema migrations (serve and worker also do this on start, unless
+    --no-migrate); safe to run from several places at once."""
+    configure_logging(settings.log_level)  # shows each migration it runs
     engine = create_engine(settings.database())
     try:
-        upgrade(engine)
+        found = upgrade(engine)
     finally:
         engine.dispose()
-    console.print("database is up to date")
+    if found.ahead:
+        console.print("database schema is newer than this nxdocs: left as it is")
+    else:
+        console.print("database is up to date")
 
 
 @keys_app.command("create")
@@ -322,10 +341,22 @@ def orgs_remove_member(
 
 
 @contextlib.contextmanager
-def _open_system(settings: Settings) -> Iterator[System]:
-    """The command's system, built once and closed when the command ends, however it ends."""
-    system = build_system(settings)
+def _open_system(settings: Settings, *, migrate: bool = True) -> Iterator[System]:
+    """The command's system, built once and closed when the command ends, however it ends.
+
+    Without `migrate`, the schema must already be this code's (or newer), else
+    the command ends with exit status 1 and a line saying what to run.
+    """
     try:
+        system = build_system(settings, migrate=migrate)
+    except BlobStoreUnavailableError as unusable:
+        _fail(str(unusable))  # one line: the endpoint, the bucket and what to check
+    try:
+        if not migrate:
+            try:
+                require_current(system.engine)
+            except SchemaNotCurrentError as behind:
+                _fail(f"{str(behind).capitalize()}.")
         yield system
     finally:
         system.close()
@@ -333,7 +364,7 @@ def _open_system(settings: Settings) -> Iterator[System]:
 
 def _fail(message: str) -> NoReturn:
     """Print `message` in red and end the command with exit status 1."""
-    console.print(f"[red]{message}[/red]")
+    console.print(f"[red]{message}[/red]", soft_wrap=True)
     raise typer.Exit(1) from None
 
 

@@ -18,13 +18,18 @@ _ALPHABET = string.ascii_lowercase + string.digits
 _TIME_CHARS = 9  # 36**9 ms is over 3,000 years after 1970
 _RANDOM_CHARS = 16  # 36**16 is about 2**82: unguessable
 _TIMED_LENGTH = _TIME_CHARS + _RANDOM_CHARS
+_BYTE_TO_CHARACTER = bytes(ord(_ALPHABET[byte % 36]) for byte in range(256))
 
 
 def new_id(prefix: str, at_ms: int | None = None) -> str:
     """`job_`, `doc_`, `exp_`, ... made at `at_ms` (now by default): the resource's
     `created_at`, so that the id and the row agree as list cursors."""
     when = time.time_ns() // 1_000_000 if at_ms is None else at_ms
-    random_part = "".join(secrets.choice(_ALPHABET) for _ in range(_RANDOM_CHARS))
+    # One read of 16 random bytes, each mapped to a character by a table: a
+    # twentieth of the cost of 16 `secrets.choice` calls (ids are made on every
+    # enqueue's hot path). 256 is not a multiple of 36, so 4 characters are
+    # 8/7 as likely as the others: 82.69 bits of entropy instead of 82.72.
+    random_part = secrets.token_bytes(_RANDOM_CHARS).translate(_BYTE_TO_CHARACTER).decode()
     return f"{prefix}_{_base36(when, _TIME_CHARS)}{random_part}"
 
 

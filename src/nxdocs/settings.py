@@ -13,10 +13,13 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nxdocs.db.backend import Database
+
+# The longest a SigV4 presigned URL lives (`nxdocs.storage.s3` signs them).
+_MAX_PRESIGNED_SECONDS = 7 * 86_400
 
 
 class Scope(enum.Flag):
@@ -52,8 +55,8 @@ class Settings(BaseSettings):
     )
     database_url: Annotated[str | None, Scope.ALL] = Field(
         default=None,
-        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host:5432/db "
-        "(default: SQLite at <data-dir>/nxdocs.db).",
+        description="postgres://, postgresql:// or postgresql+psycopg:// URL (all psycopg 3), "
+        "or sqlite:////path/to/file.db (default: SQLite at <data-dir>/nxdocs.db).",
     )
     host: Annotated[str, Scope.API] = Field(
         default="127.0.0.1", description="Address the API listens on."
@@ -223,6 +226,31 @@ class Settings(BaseSettings):
     export_retention_seconds: Annotated[int, Scope.BOTH] = Field(
         default=30 * 86_400, ge=1, description="How long export files are kept."
     )
+    s3_bucket: Annotated[str | None, Scope.BOTH] = Field(
+        default=None,
+        description="S3 bucket that holds export and asset files (default: none; files live "
+        "under <data-dir>/files). Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "or AWS_PROFILE.",
+    )
+    s3_endpoint_url: Annotated[str | None, Scope.BOTH] = Field(
+        default=None,
+        description="URL of an S3-compatible server, e.g. http://minio.internal:9000 "
+        "(default: AWS S3).",
+    )
+    s3_prefix: Annotated[str, Scope.BOTH] = Field(
+        default="",
+        description="Folder of the bucket that holds nxdocs's objects, e.g. nxdocs/ "
+        "(default: the bucket's root).",
+    )
+    s3_region: Annotated[str | None, Scope.BOTH] = Field(
+        default=None,
+        description="Region of the bucket (default: AWS_DEFAULT_REGION or the AWS profile's).",
+    )
+    s3_presigned_downloads: Annotated[bool, Scope.API] = Field(
+        default=False,
+        description="download_url is the bucket's own presigned URL, not a link to nxdocs "
+        "(needs --s3-bucket and a --download-url-seconds of at most 604800).",
+    )
     job_retention_seconds: Annotated[int, Scope.WORKER] = Field(
         default=30 * 86_400,
         ge=1,
@@ -323,6 +351,38 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip())  # ValueError names the bad one
         return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("an S3 endpoint is an http:// or https:// URL")
+        return url or None
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _prefix(cls, prefix: str) -> str:
+        """A folder, written with or without its slashes: "nxdocs" is "nxdocs/"."""
+        folder = prefix.strip("/")
+        if not folder:
+            return ""
+        parts = folder.split("/")
+        if any(part in ("", ".", "..") for part in parts) or "\x00" in folder:
+            raise ValueError("an S3 prefix is folder names joined by '/', none empty, . or ..")
+        return folder + "/"
+
+    @field_validator("s3_presigned_downloads")
+    @classmethod
+    def _presigning(cls, presigned: bool, info: ValidationInfo) -> bool:
+        # The fields declared above this one are validated first, and are in `info.data`.
+        if presigned and not info.data.get("s3_bucket"):
+            raise ValueError("presigned downloads need --s3-bucket")
+        if presigned and info.data.get("download_url_seconds", 0) > _MAX_PRESIGNED_SECONDS:
+            raise ValueError(
+                f"a presigned URL lives at most {_MAX_PRESIGNED_SECONDS} s: "
+                "lower --download-url-seconds"
+            )
+        return presigned
 
     @field_validator("database_url")
     @classmethod

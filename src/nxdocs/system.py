@@ -1,6 +1,7 @@
 """Wiring: builds the engine, store, notifier and key store from one `Settings`.
 
-The only place that chooses between the SQLite and PostgreSQL adapters.
+The only place that chooses between the SQLite and PostgreSQL adapters, and
+between the local directory and an S3 bucket for files.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from nxdocs.poll.reader_sqlite import SqliteJobReader, SqliteJobVersions
 from nxdocs.render import ImageBudget
 from nxdocs.settings import Settings
 from nxdocs.storage.blobs import BlobStore, LocalBlobStore
+from nxdocs.storage.s3 import S3BlobStore, S3Location
 from nxdocs.storage.signing import LinkSigner
 from nxdocs.webhooks.client import WebhookClient
 from nxdocs.webhooks.deliveries import DeliveryStore, RetryRules
@@ -210,11 +212,16 @@ class System:
     def close(self) -> None:
         if self.llm is not None:
             self.llm.close()
+        if isinstance(self.blobs, S3BlobStore):
+            self.blobs.close()
         self.notifier.stop()
         self.engine.dispose()
 
 
 def build_system(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> System:
+    """Everything, from `settings`. An S3 bucket that cannot be used raises
+    `BlobStoreUnavailableError` here, before anything else is opened."""
+    blobs = _blob_store(settings)
     database = settings.database()
     # A transaction idle for longer than a lease belongs to a stalled process,
     # whose leases are lost anyway (see `create_engine`).
@@ -234,7 +241,6 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         store = PostgresJobStore(engine, clock, notifier, registry, max_active_per_owner=active)
     artifacts = ArtifactStore(store, clock, settings.max_attempts)
     exports = ExportStore(store, clock, settings.max_attempts)
-    blobs = LocalBlobStore(settings.data_dir / "files")
     assets = AssetStore(engine, clock, blobs, ImageChecks(settings.asset_max_pixels))
     llm = _llm_generator(settings)
     registry.register(ArtifactCreateHandler(artifacts, llm))
@@ -294,6 +300,26 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
         images=images,
         llm=llm,
     )
+
+
+def _blob_store(settings: Settings) -> BlobStore:
+    """The bucket when `s3_bucket` is set, checked now (a wrong credential or bucket
+    stops the start, not the first export); else the local directory."""
+    if not settings.s3_bucket:
+        return LocalBlobStore(settings.data_dir / "files")
+    location = S3Location(
+        bucket=settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
+    store = S3BlobStore(location, presigned_downloads=settings.s3_presigned_downloads)
+    try:
+        store.check()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def _llm_generator(settings: Settings) -> LlmGenerator | None:

@@ -145,10 +145,14 @@ def test_a_heartbeat_stalled_past_the_lease_never_lets_two_attempts_overlap(
 
 
 def test_a_failed_completion_write_is_retried(running: Rig) -> None:
+    # The first batch of completions fails; its jobs are written one at a time,
+    # and those writes fail twice more before they go through.
+    running.store.inject_error("complete_many", times=1)
     running.store.inject_error("complete", times=2)
     ids = [running.enqueue({"default": 0.05}) for _ in range(3)]
     running.assert_sound(ids)
     assert [running.finished(job_id).attempts for job_id in ids] == [1, 1, 1]
+    assert running.store.injected["complete_many"] == 1
     assert running.store.injected["complete"] == 2
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence, JobState
+from nxdocs.ids import new_id
+from nxdocs.jobs.model import ARTIFACT_CREATE, ClaimedJob, ErrorInfo, Fence, JobState, NewJob
 from nxdocs.jobs.retry import GiveUp, RetryIn
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
@@ -340,3 +341,35 @@ def test_claiming_reads_indexes_not_the_table(system: System) -> None:
             whole_scans = [s for s in steps if "Seq Scan" in s]
     assert any("ix_jobs_queued_by_owner" in step for step in steps), steps
     assert whole_scans == [], steps
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("per_owner", [7, 2**31 - 1], ids=["capped", "no cap"])
+def test_a_long_queue_is_claimed_through_indexes_with_the_planner_free(
+    system: System, owner: str, per_owner: int
+) -> None:
+    """With thousands queued, some running, and the planner free to choose (seq scans
+    allowed, statistics fresh), the claim joins its few candidates to `jobs` by
+    primary key: no plan reads every queued job (a hash join of the candidates
+    with all queued jobs once did)."""
+    job = NewJob(new_id("job"), owner, ARTIFACT_CREATE, {})
+    with system.engine.begin() as connection:
+        system.store.enqueue(connection, job, max_attempts=3)
+        # 4,999 more like it, written by the database at once.
+        connection.execute(
+            sa.text(
+                "INSERT INTO jobs (id, owner_id, type, state, payload, attempts, max_attempts,"
+                " run_at, created_at, updated_at, releases)"
+                " SELECT id || '_' || n, owner_id, type, state, payload, attempts, max_attempts,"
+                " run_at, created_at, updated_at, releases"
+                " FROM jobs, generate_series(1, 4999) AS n WHERE id = :id"
+            ),
+            {"id": job.id},
+        )
+        connection.exec_driver_sql("ANALYZE jobs")
+    assert len(system.store.claim("w1", 16, 30)) == 16  # some running, as in a busy queue
+    params = {"worker_id": "w1", "limit": 8, "window": 32, "lease_ms": 1000, "per_owner": per_owner}
+    with system.engine.connect() as connection:
+        plan = connection.execute(sa.text(f"EXPLAIN {system.store.claim_sql.text}"), params).all()
+    steps = [str(row[0]) for row in plan]
+    assert not [step for step in steps if "Seq Scan" in step or "Hash Join" in step], steps

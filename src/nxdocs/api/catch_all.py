@@ -16,8 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nxdocs.api.errors import InternalError
 from nxdocs.api.responses import error_response
-from nxdocs.api.unavailable import unavailable_response
-from nxdocs.db.outage import is_outage
+from nxdocs.api.unavailable import is_unavailable, unavailable_response
 from nxdocs.logs import client_text, exception_summary
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class CatchAllErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            if is_outage(exc):
+            if is_unavailable(exc):
                 self._log_outage(scope, exc)
                 response = unavailable_response()
             else:

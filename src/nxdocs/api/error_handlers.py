@@ -21,9 +21,8 @@ from nxdocs.api.errors import (
 )
 from nxdocs.api.idempotency import in_progress
 from nxdocs.api.responses import error_response
-from nxdocs.api.unavailable import unavailable_response
+from nxdocs.api.unavailable import is_unavailable, unavailable_response
 from nxdocs.artifacts.requests import FieldError
-from nxdocs.db.outage import is_outage
 from nxdocs.idempotency.store import KeyTakenOverError
 from nxdocs.jobs.store import TooManyActiveJobsError
 
@@ -103,7 +102,7 @@ def _allowed_methods(request: Request) -> str:
 
 async def _unexpected_error(_request: Request, exc: Exception) -> Response:
     """A database outage is a 503 (`nxdocs.api.unavailable`); anything else is a bug."""
-    if is_outage(exc):
+    if is_unavailable(exc):
         return unavailable_response()
     return error_response(InternalError())
 

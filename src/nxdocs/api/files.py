@@ -1,6 +1,7 @@
 """`GET /v1/files/{export_id}/{file_name}`: downloads by signed link, without a key.
 
-The file is streamed from the blob store in chunks, never read whole. Every
+The file is streamed from the blob store in chunks, never read whole, so the
+link works on every node, whichever store holds the files. Every
 download says `X-Content-Type-Options: nosniff`; the html file also carries a
 Content-Security-Policy that lets it draw itself (inline CSS, `data:` images
 and fonts, as `nxdocs.render.html` makes it) and nothing else: no script, no
@@ -14,7 +15,6 @@ signature made for one kind of file never opens the other.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
@@ -25,6 +25,7 @@ from nxdocs.api.deps import SignerDep, SystemDep
 from nxdocs.api.errors import ForbiddenError, GoneError, NotFoundError
 from nxdocs.api.openapi import DOWNLOAD
 from nxdocs.ids import is_id
+from nxdocs.storage.disposition import attachment_disposition
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
@@ -73,11 +74,8 @@ def download(
     if blob is None:
         # Purged, or a file the store will not read (a symlink, no permission).
         raise GoneError(_NOT_KEPT)
-    disposition = (
-        f"attachment; filename=\"{export.file_name}\"; filename*=UTF-8''{quote(export.file_name)}"
-    )
     headers = {
-        "Content-Disposition": disposition,
+        "Content-Disposition": attachment_disposition(export.file_name),
         "Cache-Control": "private, no-store",
         "Content-Length": str(blob.size),
         "X-Content-Type-Options": "nosniff",

@@ -1,11 +1,12 @@
-"""Database outages answer 503 with Retry-After, never 500.
+"""Database and object store outages answer 503 with Retry-After, never 500.
 
 A PostgreSQL restart or failover, an exhausted connection pool, or a SQLite
 file that is locked or gone is not a bug: the same request will likely work
 in a moment. `nxdocs.db.outage.is_outage` is the one classification of such
-errors. `CatchAllErrors` (the poll route and everything else outside FastAPI)
-and FastAPI's error handler (`nxdocs.api.error_handlers`) both use it, so every route
-answers an outage the same way.
+database errors; an S3 bucket that refuses or cannot be reached raises
+`BlobStoreError`. `CatchAllErrors` (the poll route and everything else outside
+FastAPI) and FastAPI's error handler (`nxdocs.api.error_handlers`) both ask
+`is_unavailable`, so every route answers an outage the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from starlette.responses import Response
 
 from nxdocs.api.errors import ApiError
 from nxdocs.api.responses import error_response
+from nxdocs.db.outage import is_outage
+from nxdocs.storage.errors import BlobStoreError
 
 RETRY_AFTER_SECONDS = 2
 
@@ -28,3 +31,8 @@ class ServiceUnavailableError(ApiError):
 
 def unavailable_response() -> Response:
     return error_response(ServiceUnavailableError(), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says a service we depend on is away, not that we erred."""
+    return isinstance(exc, BlobStoreError) or is_outage(exc)

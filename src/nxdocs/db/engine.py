@@ -12,16 +12,21 @@ read go through `read_only(engine)` and begin deferred instead.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from nxdocs.db.backend import Database
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "nxdocs_idle_since"
 _MIN_IDLE_TRANSACTION_MS = 1000
 
 
@@ -55,9 +60,9 @@ def create_engine(database: Database, *, idle_transaction_timeout_seconds: float
         database.url,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
         connect_args=_POSTGRES_CONNECT_ARGS,
     )
+    _ping_idle_connections(engine)
     timeout_ms = max(_MIN_IDLE_TRANSACTION_MS, round(idle_transaction_timeout_seconds * 1000))
 
     @sa.event.listens_for(engine, "connect")
@@ -73,6 +78,37 @@ def create_engine(database: Database, *, idle_transaction_timeout_seconds: float
         dbapi_connection.autocommit = autocommit
 
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle for a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip added
+    to every unit of work, several per job on the queue's hot path. A
+    connection used within the last `_PING_AFTER_IDLE_SECONDS` has just
+    worked; should the server go away under it, its next statement fails as
+    a disconnect, which invalidates the whole pool, and every caller retries
+    its unit of work (workers, maintenance) or answers 503 once (the API).
+    A connection idle for longer (a quiet night, a restart in between) is
+    pinged first, as before, and replaced if dead (SQLAlchemy's documented
+    "pessimistic" recipe: `DisconnectionError` at checkout gets a fresh one).
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any
+    ) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < _PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except psycopg.Error as exc:
+            raise sa.exc.DisconnectionError from exc
 
 
 _READ_ONLY = "nxdocs_read_only"

@@ -1,10 +1,15 @@
-"""What the API shows of an export's file: a freshly signed link, and inline HTML."""
+"""What the API shows of an export's file: a freshly signed link, and inline HTML.
+
+The link leads to nxdocs's download route, which streams the file from the
+blob store on any node; a store that hands out URLs of its own
+(`DirectDownloads`: S3 with presigned downloads on) gives its URL instead.
+"""
 
 from __future__ import annotations
 
 from nxdocs.clock import Clock
 from nxdocs.exports.model import COMPLETED, DownloadInfo, Export
-from nxdocs.storage.blobs import BlobStore
+from nxdocs.storage.blobs import BlobStore, DirectDownloads
 from nxdocs.storage.signing import LinkSigner
 
 # An html export's `content` inlines its file only up to this size; past it
@@ -43,9 +48,27 @@ class DownloadLinks:
             # Past retention: the next purge deletes it; hand out no dead link.
             return DownloadInfo(url=None, expires_at=None, content=None)
         expires = min(now + self.url_ms, purge_at)
-        link = self.signer.link(export.id, export.file_name, expires)
         content = self._inline(export.file_key) if export.format == "html" else None
+        # A store's own URL lives whole seconds: the most that fit, and at least one.
+        seconds = max(1, (expires - now) // 1000)
+        direct = self._direct(export.file_key, export.file_name, export.content_type, seconds)
+        if direct is not None:
+            return DownloadInfo(url=direct, expires_at=now + seconds * 1000, content=content)
+        link = self.signer.link(export.id, export.file_name, expires)
         return DownloadInfo(url=link.url, expires_at=link.expires_at_ms, content=content)
+
+    def _direct(
+        self, key: str, file_name: str, content_type: str | None, seconds: int
+    ) -> str | None:
+        """The store's own URL for the file, if it hands those out."""
+        if not isinstance(self.blobs, DirectDownloads):
+            return None
+        return self.blobs.download_url(
+            key,
+            file_name=file_name,
+            content_type=content_type or "application/octet-stream",
+            expires_seconds=seconds,
+        )
 
     def _inline(self, key: str) -> str | None:
         """The HTML for `content`, if the file is at most `INLINE_CONTENT_MAX_BYTES`."""

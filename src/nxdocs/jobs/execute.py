@@ -65,7 +65,9 @@ Outcome = Succeeded | Failed | Snoozed
 class RunningJob:
     """The `JobContext` a handler sees, bound to one claim of one job.
 
-    `claimed_at` is the monotonic time just before the claim was sent.
+    `claimed_at` is the monotonic time just before the claim was sent; the
+    lease counts from it. The run-time limit counts from `started_at`, which
+    is later for a job claimed ahead and held until a slot came free.
     """
 
     job: ClaimedJob
@@ -78,9 +80,15 @@ class RunningJob:
     _lease_deadline: float = field(init=False)
     _settled: bool = field(default=False, init=False)
     _settle_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    started_at: float = field(init=False)
 
     def __post_init__(self) -> None:
         self._lease_deadline = self.claimed_at + self.lease_seconds * LEASE_SAFETY
+        self.started_at = self.claimed_at
+
+    def start(self) -> None:
+        """Its handler is about to run: the run-time limit starts now."""
+        self.started_at = time.monotonic()
 
     @property
     def key(self) -> ClaimKey:
@@ -93,7 +101,7 @@ class RunningJob:
     @property
     def overdue(self) -> bool:
         """Past its run-time limit."""
-        return time.monotonic() >= self.claimed_at + self.timeout_seconds
+        return time.monotonic() >= self.started_at + self.timeout_seconds
 
     @property
     def lost(self) -> bool:
@@ -166,6 +174,9 @@ class Executor:
     rng: random.Random
     write_retry_seconds: float
     """How long an outcome write is retried through database errors."""
+    completions: Callable[[RunningJob, dict[str, Any]], None] | None = None
+    """Where successful results go to be written in batches (`nxdocs.jobs.completer`);
+    None: each is written at once, here."""
 
     def execute(self, running: RunningJob) -> None:
         if running.lost:
@@ -175,7 +186,11 @@ class Executor:
             if running.lease_lost():
                 log.warning("job %s attempt %d: lease lost before it started", *_ids(running))
         outcome = self._run(running)
-        if running.settle():
+        if not running.settle():
+            return
+        if isinstance(outcome, Succeeded) and self.completions is not None:
+            self.completions(running, outcome.result)
+        else:
             self.report(running, outcome)
 
     def time_out(self, running: RunningJob) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -80,6 +81,11 @@ class JobObserver(Protocol):
 
     def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None: ...
 
+    def on_succeeded_many(
+        self, connection: sa.Connection, done: Sequence[tuple[ClaimedJob, dict[str, Any]]]
+    ) -> None:
+        """`on_succeeded` for a batch of jobs at once (one statement for all, say)."""
+
 
 class HandlerRegistry:
     """`type -> handler`, and the store's hooks: the job type's handler first, then
@@ -113,6 +119,18 @@ class HandlerRegistry:
             handler.on_succeeded(connection, job, result)
         for observer in self._observers:
             observer.on_succeeded(connection, job, result)
+
+    def on_succeeded_many(
+        self, connection: sa.Connection, done: Sequence[tuple[ClaimedJob, dict[str, Any]]]
+    ) -> None:
+        """Each job's handler hook, then each observer once for the whole batch."""
+        for job, result in done:
+            handler = self._handlers.get(job.type)
+            if handler is not None:
+                handler.on_succeeded(connection, job, result)
+        if done:
+            for observer in self._observers:
+                observer.on_succeeded_many(connection, done)
 
     def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
         handler = self._handlers.get(job.type)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +36,9 @@ class Notifier(Protocol):
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         """Called inside the transaction that changed what the API shows of a job
         (its progress or its terminal state)."""
+
+    def jobs_updated(self, connection: sa.Connection, job_ids: Sequence[str]) -> None:
+        """`job_updated` for several jobs at once (a batch of completions)."""
 
     def deliveries_due(self, connection: sa.Connection) -> None:
         """Called inside the transaction that queued webhook deliveries."""
@@ -177,6 +180,11 @@ class InProcessNotifier(Fanout):
 
     def job_updated(self, connection: sa.Connection, job_id: str) -> None:
         connection.info.setdefault(self._PENDING, {})[job_id] = None
+
+    def jobs_updated(self, connection: sa.Connection, job_ids: Sequence[str]) -> None:
+        pending = connection.info.setdefault(self._PENDING, {})
+        for job_id in job_ids:
+            pending[job_id] = None
 
     def deliveries_due(self, connection: sa.Connection) -> None:
         connection.info[self._DELIVERIES] = True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from nxdocs.db.backend import Database
 from nxdocs.jobs.notify import RESYNC, Fanout
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,8 @@ DELIVERIES_CHANNEL = "nxdocs_webhooks"
 _RECONNECT_SECONDS = 1.0
 _STOP_CHECK_SECONDS = 0.5
 _AVAILABLE_SENT = "nxdocs_available_sent"
+# A notification's payload holds under 8000 bytes; ids are at most 65 characters.
+_IDS_PER_NOTIFICATION = 100
 
 
 class PostgresNotifier(Fanout):
@@ -31,8 +34,7 @@ class PostgresNotifier(Fanout):
 
     def __init__(self, database_url: str, engine: sa.Engine) -> None:
         super().__init__()
-        url = make_url(database_url).set(drivername="postgresql")
-        self._dsn = url.render_as_string(hide_password=False)
+        self._dsn = Database.from_url(database_url).libpq_url()
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,6 +70,16 @@ class PostgresNotifier(Fanout):
         connection.execute(
             sa.text("SELECT pg_notify(:channel, :job_id)"), {"channel": CHANNEL, "job_id": job_id}
         )
+
+    def jobs_updated(self, connection: sa.Connection, job_ids: Sequence[str]) -> None:
+        # Several ids per notification, comma-separated, within the payload's
+        # limit: one notification per batch instead of one per job.
+        for start in range(0, len(job_ids), _IDS_PER_NOTIFICATION):
+            payload = ",".join(job_ids[start : start + _IDS_PER_NOTIFICATION])
+            connection.execute(
+                sa.text("SELECT pg_notify(:channel, :job_ids)"),
+                {"channel": CHANNEL, "job_ids": payload},
+            )
 
     def start(self) -> None:
         if self._thread is not None:
@@ -115,5 +127,8 @@ class PostgresNotifier(Fanout):
                 for notification in connection.notifies(timeout=_STOP_CHECK_SECONDS):
                     if notification.channel == DELIVERIES_CHANNEL:
                         self.publish_deliveries()
+                    elif not notification.payload:
+                        self.publish(None)
                     else:
-                        self.publish(notification.payload or None)
+                        for job_id in notification.payload.split(","):
+                            self.publish(job_id)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import orjson
 import sqlalchemy as sa
 
-from nxdocs.jobs.store import JobStore, waiting_owners_sql
+from nxdocs.jobs.model import ClaimedJob
+from nxdocs.jobs.store import ClaimKey, JobStore, waiting_owners_sql
 
 
 class PostgresJobStore(JobStore):
@@ -20,7 +26,14 @@ class PostgresJobStore(JobStore):
     #   (LATERAL, the same index), numbered per owner, beside the owner's running jobs
     #   (read through the partial index ix_jobs_leases: only busy slots);
     # - `ranked` keeps the jobs under this worker's per-owner cap, each with its
-    #   share (the owner's running jobs plus its place in the owner's line);
+    #   share (the owner's running jobs plus its place in the owner's line), the
+    #   `:window` smallest shares only: so the planner knows it joins a few rows
+    #   to `jobs`, and reads them by primary key instead of hashing every queued
+    #   job (a plan that grew with the queue);
+    # - `picked` re-checks each candidate is still queued; written `IS TRUE` so
+    #   the planner cannot match it to the partial index of queued jobs and
+    #   walk that index (thousands of entries under a backlog) instead of
+    #   looking the few candidates up by primary key;
     # - `picked` takes the smallest shares and locks them. FOR UPDATE cannot
     #   sit beside window functions, so it is a step of its own; its LIMIT
     #   counts only rows it could lock (SKIP LOCKED passes over the ones
@@ -54,10 +67,12 @@ class PostgresJobStore(JobStore):
         ranked AS (
             SELECT id, everywhere + position AS share, run_at FROM candidates
             WHERE here + position <= :per_owner
+            ORDER BY share, run_at, id
+            LIMIT :window
         ),
         picked AS MATERIALIZED (
             SELECT j.id FROM ranked r JOIN jobs j ON j.id = r.id
-            WHERE j.state = 'queued'
+            WHERE (j.state = 'queued') IS TRUE
             ORDER BY r.share, r.run_at, r.id
             LIMIT :limit
             FOR UPDATE OF j SKIP LOCKED
@@ -74,3 +89,49 @@ class PostgresJobStore(JobStore):
                   jobs.attempts, jobs.max_attempts, jobs.run_id
         """  # noqa: S608 (built from constants, no input)
     )
+
+    # Every held job of a batch in one statement: the rows come from arrays
+    # (one parameter each, whatever the batch's size), each fenced on its own.
+    _mark_succeeded_sql = sa.text(
+        """
+        UPDATE jobs
+        SET state = 'succeeded', result = done.result, error_code = NULL,
+            error_message = NULL, worker_id = NULL, lease_expires_at = NULL,
+            updated_at = :now
+        FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]),
+                    CAST(:run_ids AS text[]), CAST(:results AS text[]))
+             AS done(id, attempt, run_id, result)
+        WHERE jobs.id = done.id AND jobs.worker_id = :worker_id
+          AND jobs.attempts = done.attempt AND jobs.run_id = done.run_id
+          AND jobs.state = 'running'
+        RETURNING jobs.id, jobs.run_id
+        """
+    )
+
+    def announce_inserted(self, connection: sa.Connection) -> None:
+        pass  # the jobs table's INSERT trigger notifies (migration 0009)
+
+    def one_statement(self) -> AbstractContextManager[sa.Connection]:
+        # A statement on its own is atomic: autocommit spares the BEGIN and
+        # COMMIT round trips of a transaction around it.
+        return self._autocommit.connect()
+
+    def _mark_succeeded(
+        self,
+        connection: sa.Connection,
+        worker_id: str,
+        done: Sequence[tuple[ClaimedJob, dict[str, Any]]],
+        now: int,
+    ) -> set[ClaimKey]:
+        rows = connection.execute(
+            self._mark_succeeded_sql,
+            {
+                "ids": [job.id for job, _ in done],
+                "attempts": [job.attempt for job, _ in done],
+                "run_ids": [job.run_id for job, _ in done],
+                "results": [orjson.dumps(result).decode() for _, result in done],
+                "worker_id": worker_id,
+                "now": now,
+            },
+        ).all()
+        return {(row.id, row.run_id) for row in rows}

@@ -18,13 +18,15 @@ import random
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from nxdocs.ids import new_id
 from nxdocs.jobs.backoff import Backoff
-from nxdocs.jobs.execute import Executor, RunningJob
+from nxdocs.jobs.completer import Completer
+from nxdocs.jobs.execute import Executor, RunningJob, Succeeded
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.leader import Leadership
 from nxdocs.jobs.notify import RESYNC
@@ -43,6 +45,10 @@ _RELEASED_JOBS_WAIT_SECONDS = 5.0
 # the worker stops; they get this long to come back.
 _HELPER_THREADS_WAIT_SECONDS = 5.0
 _WATCHDOG_TICK_SECONDS = 0.25
+_SHORT_JOB_SECONDS = 0.05
+_CLAIM_LINGER_SECONDS = 0.01
+_RUN_SECONDS_WEIGHT = 0.2
+"""Weight of the latest job in the moving average of run times `_claim_ahead` reads."""
 
 
 @dataclass
@@ -126,6 +132,8 @@ class Worker:
         self.companions = list(companions)
         self.config = config
         self.worker_id = worker_id or new_worker_id()
+        # Bound method: it reads `self.executor`, made just below.
+        self.completer = Completer(store, self.worker_id, self._write_success)
         self.executor = Executor(
             store,
             registry,
@@ -133,12 +141,16 @@ class Worker:
             self.worker_id,
             random.Random(),  # noqa: S311 (jitter, not a secret)
             write_retry_seconds=max(2 * config.lease_seconds, 5.0),
+            completions=self.completer.submit,
         )
         self._wake = threading.Event()
         self._recheck = threading.Event()
         # Keyed by claim, not by job: the same job can be claimed again by this
         # worker while an older attempt of it is still winding down.
         self._slots: dict[ClaimKey, Slot] = {}
+        # Claimed ahead, waiting for a slot (see `_claim_ahead`).
+        self._ready: deque[RunningJob] = deque()
+        self._run_seconds: float | None = None
         self._abandoned: list[Slot] = []
         self._threads = DaemonThreads(2 * config.concurrency, "job")
         self._reporters: list[threading.Thread] = []
@@ -193,6 +205,7 @@ class Worker:
         for thread in companions:
             thread.start()
         self._threads = DaemonThreads(2 * self.config.concurrency, "job")
+        self.completer.start()
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
         claims = Backoff(0.1, 5.0)
         try:
@@ -208,7 +221,11 @@ class Worker:
                     stop.wait(delay)
                     continue
                 claims.succeeded()
-                if not busy:
+                if busy is None:
+                    # The queue was just drained: let the next jobs gather, so
+                    # the next claim takes several instead of one per wake-up.
+                    stop.wait(_CLAIM_LINGER_SECONDS)
+                elif not busy:
                     self._wake.wait(self.config.poll_interval_seconds)
                     self._wake.clear()
         finally:
@@ -217,6 +234,8 @@ class Worker:
             for companion in self.companions:
                 companion.stop_waiting()
             self._shut_down()
+            # Results handed over are written before leases stop being renewed.
+            self.completer.close(self.executor.write_retry_seconds)
             shut_down.set()
             self._recheck.set()  # the heartbeat thread sees the stop at once
             self._threads.shutdown()
@@ -255,18 +274,43 @@ class Worker:
         with self._lock:
             return self.config.concurrency - len(self._slots) - excess
 
-    def _claim(self) -> bool:
-        """Claim as many jobs as there are free slots; False when there was nothing to do."""
+    def _claim_ahead(self) -> int:
+        """Jobs to hold beyond the free slots, claimed in the same statement.
+
+        Short jobs finish faster than a claim round trip: claiming only for
+        the free slots would leave slots idle between claims and spend one
+        claim per few jobs. So while this worker's jobs take under
+        `_SHORT_JOB_SECONDS` on average, it claims up to `concurrency` more
+        and starts each as a slot frees. Longer jobs are never claimed ahead:
+        a job waiting here behind long ones could run at once on an idle
+        worker.
+        """
+        run_seconds = self._run_seconds
+        if run_seconds is None or run_seconds >= _SHORT_JOB_SECONDS:
+            return 0
+        return self.config.concurrency
+
+    def _claim(self) -> bool | None:
+        """Claim for the free slots (and ahead). True if it got all it asked for, None
+        if some, False if none or there was nothing to ask for.
+
+        While jobs claimed ahead are still waiting, the next claim waits until
+        half of them have started, so claims come in batches, not one per
+        finished job.
+        """
         free = self._free_slots()
-        if free <= 0:
+        ahead = self._claim_ahead()
+        with self._lock:
+            ready = len(self._ready)
+        wanted = free + ahead - ready
+        if free <= 0 or wanted <= 0 or (ready and ready > ahead // 2):
             return False
         claimed_at = time.monotonic()
         claimed = self.store.claim(
-            self.worker_id, free, self.config.lease_seconds, per_owner=self.config.per_owner
+            self.worker_id, wanted, self.config.lease_seconds, per_owner=self.config.per_owner
         )
-        unstarted = []
-        for job in claimed:
-            running = RunningJob(
+        jobs = [
+            RunningJob(
                 job,
                 self.worker_id,
                 self.store,
@@ -274,15 +318,33 @@ class Worker:
                 self.config.timeout_for(job.type),
                 claimed_at,
             )
-            if not self._start(running):
+            for job in claimed
+        ]
+        with self._lock:
+            self._ready.extend(jobs)
+        self._start_ready()
+        if len(claimed) == wanted:
+            return True
+        return None if claimed else False
+
+    def _start_ready(self) -> None:
+        """Start claimed jobs while there are free slots."""
+        excess = max(0, self.abandoned - self.config.concurrency)
+        unstarted = []
+        while True:
+            with self._lock:
+                if not self._ready or len(self._slots) + excess >= self.config.concurrency:
+                    break
+                running = self._ready.popleft()
+                slot = Slot(running)
+                self._slots[running.key] = slot
+            running.start()
+            if not self._submit(slot):
                 unstarted.append(running)
         self._release(unstarted)
-        return len(claimed) == free
 
-    def _start(self, running: RunningJob) -> bool:
-        slot = Slot(running)
-        with self._lock:
-            self._slots[running.key] = slot
+    def _submit(self, slot: Slot) -> bool:
+        running = slot.running
         try:
             self._threads.submit(lambda: self._execute(slot))
         except RuntimeError as exc:  # no thread to be had: the process is at its limit
@@ -302,10 +364,21 @@ class Worker:
             log.error("job %s: executor raised %s", running.job.id, exception_summary(exc))
         finally:
             slot.done.set()
+            seconds = time.monotonic() - running.started_at
             with self._lock:
                 if self._slots.get(running.key) is slot:
                     del self._slots[running.key]
+                average = self._run_seconds
+                self._run_seconds = (
+                    seconds
+                    if average is None
+                    else average + _RUN_SECONDS_WEIGHT * (seconds - average)
+                )
+            self._start_ready()
             self._wake.set()
+
+    def _write_success(self, running: RunningJob, result: dict[str, Any]) -> None:
+        self.executor.report(running, Succeeded(result))
 
     def _run_periodic_tasks(self) -> None:
         due = [task for task in self._periodic if task.now() >= task.next_due]
@@ -374,10 +447,16 @@ class Worker:
                 delay = interval
             beat_at = time.monotonic() + delay
 
+    def _held_claims(self) -> list[RunningJob]:
+        """The attempts this worker holds and has not been told it lost: running, or
+        claimed ahead and waiting for a slot."""
+        with self._lock:
+            held = [slot.running for slot in self._slots.values()] + list(self._ready)
+        return [running for running in held if not running.lost]
+
     def _check_claims(self) -> None:
         """Mark lost the attempts whose job is no longer theirs (cancelled, taken over)."""
-        with self._lock:
-            running = [slot.running for slot in self._slots.values() if not slot.running.lost]
+        running = self._held_claims()
         try:
             held = self.store.held(self.worker_id, [job.key for job in running])
         except Exception as exc:
@@ -389,8 +468,7 @@ class Worker:
                 job.mark_lost()
 
     def _renew_leases(self) -> None:
-        with self._lock:
-            running = [slot.running for slot in self._slots.values() if not slot.running.lost]
+        running = self._held_claims()
         if not running:
             return
         sent_at = time.monotonic()
@@ -438,6 +516,13 @@ class Worker:
 
     def _shut_down(self) -> None:
         """Stop claiming, let in-flight jobs finish within the grace period, release the rest."""
+        with self._lock:
+            waiting = list(self._ready)
+            self._ready.clear()
+        for running in waiting:
+            running.settle()
+            running.mark_lost()
+        self._release(waiting)  # never started: back to the queue at once
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         while (remaining := deadline - time.monotonic()) > 0:
             with self._lock:

@@ -17,8 +17,8 @@ import asyncio
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
 
+from nxdocs.db.backend import Database
 from nxdocs.poll.public import JOB_COLUMNS, JobRow
 
 _SQL = f"SELECT owner_id, {JOB_COLUMNS} FROM jobs WHERE id = %s"  # noqa: S608 (constant)
@@ -29,8 +29,7 @@ Connection = psycopg.AsyncConnection[Any]
 
 class PostgresJobReader:
     def __init__(self, database_url: str, *, max_connections: int = 8) -> None:
-        url = make_url(database_url).set(drivername="postgresql")
-        self._conninfo = url.render_as_string(hide_password=False)
+        self._conninfo = Database.from_url(database_url).libpq_url()
         self._max_connections = max_connections
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: list[Connection] = []

@@ -1,4 +1,4 @@
-"""The blob store port, and its local-directory implementation.
+"""The blob store port, and its local-directory implementation (S3's is `nxdocs.storage.s3`).
 
 Keys are relative paths chosen by nxdocs (`exports/<id>/<attempt>/<file>`),
 never by a client. Writes go to a temporary file of their own and are renamed
@@ -11,6 +11,9 @@ download never holds a whole file in memory, and an S3-style store can answer
 it with the body of a GET. A blob that cannot be read, for whatever reason
 (missing, a symlink, not a regular file, no permission), is no blob: `open`
 answers None, and the caller answers as it would for a purged file.
+
+Keys are checked alike by every store (`check_key`): folders and a file name,
+none of them empty, "." or "..", and no NUL.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 _PARTIAL = ".partial-"
 CHUNK_BYTES = 64 * 1024
@@ -56,6 +59,18 @@ class BlobStore(Protocol):
         """Remove every blob whose key starts with `prefix` (a folder, ending in "/")."""
 
 
+@runtime_checkable
+class DirectDownloads(Protocol):
+    """An optional capability beside `BlobStore`: a store that can hand out a download
+    URL of its own (S3's presigned GET), so the bytes need not pass through nxdocs."""
+
+    def download_url(
+        self, key: str, *, file_name: str, content_type: str, expires_seconds: int
+    ) -> str | None:
+        """A URL that downloads `key` as the attachment `file_name` for `expires_seconds`;
+        None when the store is not set to hand out its own (nxdocs's signed link serves it)."""
+
+
 class LocalFile:
     """An `OpenBlob` over a file descriptor: read in `CHUNK_BYTES` chunks."""
 
@@ -79,6 +94,7 @@ class LocalBlobStore:
         self.root = root.resolve()
 
     def put(self, key: str, data: bytes) -> None:
+        check_key(key)
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=_PARTIAL)
@@ -133,6 +149,7 @@ class LocalBlobStore:
     def delete_prefix(self, prefix: str) -> None:
         if not prefix.endswith("/"):
             raise ValueError("a blob prefix names a folder and ends with '/'")
+        check_key(prefix[:-1])
         folder = self._path(prefix)
         shutil.rmtree(folder, ignore_errors=True)
         self._remove_empty_parents(folder)
@@ -151,6 +168,11 @@ class LocalBlobStore:
         if not path.is_relative_to(self.root) or path == self.root:
             raise ValueError("blob key escapes the store")
         return path
+
+
+def check_key(key: str) -> None:
+    """ValueError unless `key` is one nxdocs could have made (see the module's docstring)."""
+    _parts(key)
 
 
 def _parts(key: str) -> list[str]:

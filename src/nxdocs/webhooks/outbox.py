@@ -11,6 +11,7 @@ costs one indexed read of none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,3 +105,25 @@ class WebhookOutbox:
 
     def on_failed(self, connection: sa.Connection, job: ClaimedJob, error: ErrorInfo) -> None:
         self.enqueue(connection, job.owner_id, job.id, JOB_FAILED)
+
+    def on_succeeded_many(
+        self, connection: sa.Connection, done: Sequence[tuple[ClaimedJob, dict[str, Any]]]
+    ) -> None:
+        """One read finds which of the batch's owners listen for completions (most
+        often none); only their jobs cost an insert each."""
+        owners = {job.owner_id for job, _ in done}
+        endpoints = webhook_endpoints.c
+        listening = set(
+            connection.execute(
+                sa.select(endpoints.owner_id)
+                .distinct()
+                .where(
+                    endpoints.owner_id.in_(owners),
+                    endpoints.disabled_at.is_(None),
+                    endpoints.events.like(f'%"{JOB_COMPLETED}"%'),
+                )
+            ).scalars()
+        )
+        for job, _ in done:
+            if job.owner_id in listening:
+                self.enqueue(connection, job.owner_id, job.id, JOB_COMPLETED)
