@@ -43,6 +43,7 @@ def test_a_large_blob_streams_in_bounded_chunks(blobs: BlobStore) -> None:
     assert len(chunks) == 4
     assert all(len(chunk) <= CHUNK_BYTES for chunk in chunks)
     assert b"".join(chunks) == data
+    assert blobs.read(KEY) == data
 
 
 def test_a_blob_closed_before_its_end_is_released(blobs: BlobStore) -> None:
