@@ -1,12 +1,13 @@
 """Queue benchmark: no-op jobs per second end to end, from enqueue to succeeded.
 
-    .venv/bin/python -m bench.throughput [--jobs 5000] [--workers 2] [--backend both]
+    .venv/bin/python -m bench.throughput [--jobs 5000] [--workers 2] [--backend both] [--rounds 3]
 
 For each backend, on a fresh database (a new SQLite file; a new PostgreSQL
 database): start `--workers` processes of `bench.noop_worker` (the
 `nxdocs worker` code path with a no-op handler) and wait until each is idle
 and claiming. The clock starts at the first enqueue. All jobs are enqueued
-through `JobStore.enqueue`, `--batch` jobs per transaction; the clock stops
+from one producer, `--batch` jobs per transaction (`JobStore.submit` for a
+batch of one, `JobStore.enqueue` in a transaction for more); the clock stops
 when a poll of the table (every 10 ms, on a plain connection that takes no
 write lock) counts every job succeeded. Prints jobs/s, the time to enqueue and
 to drain, and the p50/p99/max of each job's `updated_at - created_at`
@@ -14,14 +15,19 @@ to drain, and the p50/p99/max of each job's `updated_at - created_at`
 
 On PostgreSQL, pgqueuer runs in the same invocation as the yardstick, by the
 same method on a database of its own (`bench.pgqueuer_yardstick`), and each
-nxdocs figure is printed as a multiple of it. The default is the method of
-the issue that set the target: one producer enqueuing one job per transaction.
+nxdocs figure is printed as a multiple of the pgqueuer run of its own round.
+Every backend runs once per round, PostgreSQL and pgqueuer in alternating
+order, and the ratio reported is the median over the rounds: on a shared
+machine the speed available drifts between runs by more than the gap being
+measured. The default is the method of the issue that set the target: one
+producer enqueuing one job per transaction.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,25 +142,63 @@ def run_backend(name: str, database_url: str, args: argparse.Namespace) -> Resul
     return Result.of(name, args, (started, enqueued, drained), latencies, failed)
 
 
-def print_table(results: list[Result], args: argparse.Namespace) -> None:
+def print_table(rounds: list[list[Result]], args: argparse.Namespace) -> None:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
         f"\n{args.jobs} no-op jobs, {args.workers} worker processes x concurrency "
         f"{args.concurrency}, batches of {args.batch}, poll interval {args.poll_interval}s; "
-        f"{os.cpu_count()} CPUs, load average {load}\n"
+        f"{len(rounds)} round(s); {os.cpu_count()} CPUs, load average {load}\n"
     )
     header = (
-        f"{'backend':10} {'jobs':>6} {'workers':>7} {'enqueue s':>9} {'drain s':>8} "
-        f"{'jobs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'failed':>6}"
+        f"{'round':>5} {'backend':10} {'jobs':>6} {'workers':>7} {'enqueue s':>9} "
+        f"{'drain s':>8} {'jobs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'failed':>6}"
     )
     print(header)
     print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.backend:10} {r.jobs:>6} {r.workers:>7} {r.enqueue_s:>9.2f} {r.drain_s:>8.2f} "
-            f"{r.jobs_per_s:>8.0f} {r.p50_ms:>8.0f} {r.p99_ms:>8.0f} {r.max_ms:>8.0f} "
-            f"{r.failed:>6}"
-        )
+    for number, results in enumerate(rounds, 1):
+        for r in results:
+            print(
+                f"{number:>5} {r.backend:10} {r.jobs:>6} {r.workers:>7} {r.enqueue_s:>9.2f} "
+                f"{r.drain_s:>8.2f} {r.jobs_per_s:>8.0f} {r.p50_ms:>8.0f} {r.p99_ms:>8.0f} "
+                f"{r.max_ms:>8.0f} {r.failed:>6}"
+            )
+
+
+def print_ratios(rounds: list[list[Result]]) -> None:
+    """Each backend against the pgqueuer run of its own round, and the median of
+    those ratios: on a shared machine, conditions drift between rounds more than
+    within one."""
+    ratios: dict[str, list[float]] = {}
+    for results in rounds:
+        yardstick = next((r for r in results if r.backend == "pgqueuer"), None)
+        if yardstick is None:
+            return
+        for r in results:
+            if r is not yardstick:
+                ratios.setdefault(r.backend, []).append(r.jobs_per_s / yardstick.jobs_per_s)
+    for backend, values in ratios.items():
+        each = ", ".join(f"{value:.2f}" for value in values)
+        print(f"{backend}: {statistics.median(values):.2f}x pgqueuer (median; rounds: {each})")
+
+
+def run_round(number: int, args: argparse.Namespace) -> list[Result]:
+    """One round: each backend once; PostgreSQL and pgqueuer swap order every
+    round, so neither always runs on the machine the other just warmed."""
+    results = []
+    with ExitStack() as stack:
+        if args.backend in ("sqlite", "both"):
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            results.append(run_backend("sqlite", f"sqlite:///{tmp / 'bench.db'}", args))
+        runs = []
+        if args.backend in ("postgres", "both"):
+            runs.append(lambda url: run_backend("postgres", url, args))
+            if not args.no_pgqueuer:
+                runs.append(lambda url: run_pgqueuer(url, args))
+        if number % 2 == 0:
+            runs.reverse()
+        for run in runs:
+            results.append(run(stack.enter_context(fresh_postgres_database())))
+    return results
 
 
 def main() -> None:
@@ -167,25 +211,12 @@ def main() -> None:
     parser.add_argument(
         "--poll-interval", type=float, default=0.2, help="workers' fallback poll, seconds"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each with every backend")
     parser.add_argument("--no-pgqueuer", action="store_true", help="skip the pgqueuer yardstick")
     args = parser.parse_args()
-    results = []
-    with ExitStack() as stack:
-        if args.backend in ("sqlite", "both"):
-            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            results.append(run_backend("sqlite", f"sqlite:///{tmp / 'bench.db'}", args))
-        if args.backend in ("postgres", "both"):
-            url = stack.enter_context(fresh_postgres_database())
-            results.append(run_backend("postgres", url, args))
-        if args.backend in ("postgres", "both") and not args.no_pgqueuer:
-            url = stack.enter_context(fresh_postgres_database())
-            results.append(run_pgqueuer(url, args))
-    print_table(results, args)
-    yardstick = next((r for r in results if r.backend == "pgqueuer"), None)
-    if yardstick is not None:
-        for r in results:
-            if r is not yardstick:
-                print(f"{r.backend}: {r.jobs_per_s / yardstick.jobs_per_s:.2f}x pgqueuer")
+    rounds = [run_round(number, args) for number in range(1, args.rounds + 1)]
+    print_table(rounds, args)
+    print_ratios(rounds)
 
 
 if __name__ == "__main__":

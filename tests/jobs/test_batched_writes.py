@@ -26,7 +26,7 @@ from nxdocs.jobs.worker import Worker, WorkerConfig
 from nxdocs.settings import Settings
 from nxdocs.system import System, build_system
 from tests.support.faults import RecordingHandler
-from tests.support.jobs import enqueue, set_row, state_of
+from tests.support.jobs import enqueue, set_row, state_of, wait_succeeded, woken_worker
 from tests.support.waiting import wait_until
 
 WORKER = "worker-a"
@@ -274,20 +274,7 @@ def test_jobs_claimed_ahead_go_back_untouched_at_a_stop(
 
 
 def test_a_job_submitted_alone_wakes_a_waiting_worker(settings: Settings) -> None:
-    # The fallback poll is far longer than the wait below: only a wake-up can
-    # start the job in time (PostgreSQL: the jobs table's INSERT trigger).
-    system = build_system(settings.model_copy(update={"poll_interval_seconds": 300}))
-    handler = RecordingHandler(ARTIFACT_CREATE)
-    system.registry.register(handler)
-    system.start_listening()
-    owner = system.keys.create("alone").owner_id
-    thread = WorkerThread(system.worker())
-    thread.start()
-    try:
-        wait_until(lambda: system.notifier.listening, timeout=30, interval=0.01)
+    with woken_worker(settings) as (system, owner):
         job = NewJob(new_id("job"), owner, ARTIFACT_CREATE, {})
         system.store.submit(job, max_attempts=3)
-        _finished(system, owner, [job.id])
-    finally:
-        thread.stop(timeout=30)
-        system.close()
+        wait_succeeded(system, owner, job.id)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from nxdocs.ids import new_id
-from nxdocs.jobs.model import ARTIFACT_CREATE, NewJob
+from nxdocs.jobs.model import ARTIFACT_CREATE, JobState, NewJob
+from nxdocs.jobs.runner import WorkerThread
 from nxdocs.jobs.store import database_now
-from nxdocs.system import System
+from nxdocs.settings import Settings
+from nxdocs.system import System, build_system
+from tests.support.faults import RecordingHandler
+from tests.support.waiting import wait_until
 
 
 def enqueue(
@@ -54,3 +60,29 @@ def database_now_ms(system: System) -> int:
 def expire_lease(system: System, job_id: str) -> None:
     """The job's lease ran out a moment ago, by the database's clock."""
     set_row(system, job_id, lease_expires_at=database_now_ms(system) - 1)
+
+
+@contextmanager
+def woken_worker(settings: Settings) -> Iterator[tuple[System, str]]:
+    """A listening worker whose fallback poll is far longer than any test (only
+    a wake-up starts a job in time), and an owner; jobs are no-ops."""
+    system = build_system(settings.model_copy(update={"poll_interval_seconds": 300}))
+    system.registry.register(RecordingHandler(ARTIFACT_CREATE))
+    system.start_listening()
+    owner = system.keys.create("woken").owner_id
+    thread = WorkerThread(system.worker())
+    thread.start()
+    try:
+        wait_until(lambda: system.notifier.listening, timeout=30, interval=0.01)
+        yield system, owner
+    finally:
+        thread.stop(timeout=30)
+        system.close()
+
+
+def wait_succeeded(system: System, owner_id: str, job_id: str) -> None:
+    def succeeded() -> bool:
+        view = system.store.get(job_id, owner_id)
+        return view is not None and view.state is JobState.SUCCEEDED
+
+    wait_until(succeeded, timeout=60)

@@ -5,7 +5,7 @@ hooks, a notification, a commit) is the whole of its cost. Handler threads
 hand their results to one completer thread and go on to the next job; the
 completer writes everything handed over since its last write as one batch
 (`JobStore.complete_many`), so batches form by themselves under load; while
-completions keep coming, a batch also waits 5 ms for more. A completion after
+completions keep coming, a batch also waits 20 ms for more. A completion after
 a quiet spell is written at once.
 
 A batch that cannot be written as one (a hook raised, the database is away)
@@ -36,7 +36,7 @@ _MAX_BATCH = 500
 # time, each would otherwise cost a transaction of its own. A completion after
 # a quiet spell is written at once.
 _BUSY_SECONDS = 0.05
-_LINGER_SECONDS = 0.005
+_LINGER_SECONDS = 0.02
 
 WriteOne = Callable[[RunningJob, dict[str, Any]], None]
 

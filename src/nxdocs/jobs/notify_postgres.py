@@ -11,16 +11,23 @@ import sqlalchemy as sa
 
 from nxdocs.db.backend import Database
 from nxdocs.jobs.notify import RESYNC, Fanout
+from nxdocs.jobs.wake_throttle import WakeThrottle
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "nxdocs_jobs"
+# "Jobs available", as a statement's part: SELECT it beside the statement's work.
+AVAILABLE_NOTIFY_SQL = f"pg_notify('{CHANNEL}', '')"
 DELIVERIES_CHANNEL = "nxdocs_webhooks"
 _RECONNECT_SECONDS = 1.0
 _STOP_CHECK_SECONDS = 0.5
-_AVAILABLE_SENT = "nxdocs_available_sent"
+# New jobs are announced at most once per window per process (`WakeThrottle`).
+_WAKE_WINDOW_SECONDS = 0.02
+# "These jobs changed", as a statement's part; `ids` is SQL giving the
+# comma-joined ids.
+UPDATED_NOTIFY_SQL = f"pg_notify('{CHANNEL}', {{ids}})"
 # A notification's payload holds under 8000 bytes; ids are at most 65 characters.
-_IDS_PER_NOTIFICATION = 100
+IDS_PER_NOTIFICATION = 100
 
 
 class PostgresNotifier(Fanout):
@@ -38,28 +45,23 @@ class PostgresNotifier(Fanout):
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._thread: threading.Thread | None = None
-        # Forget per-transaction state when a transaction ends.
-        sa.event.listen(engine, "commit", self._on_end)
-        sa.event.listen(engine, "rollback", self._on_end)
+        self._wake = WakeThrottle(engine, self._notify_available, _WAKE_WINDOW_SECONDS)
 
     @property
     def listening(self) -> bool:
         return self._listening.is_set()
 
     def jobs_available(self, connection: sa.Connection) -> None:
-        # One wake-up per transaction is enough, and enqueueing a batch would
-        # otherwise pay a round trip per job.
-        if connection.info.get(_AVAILABLE_SENT):
-            return
-        connection.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-        connection.info[_AVAILABLE_SENT] = True
+        self._wake.announce(connection)
 
-    def _on_end(self, connection: sa.Connection) -> None:
-        # A connection lost mid-transaction (a server restart) is invalidated and
-        # discarded with its `info`; touching it would raise over the real error.
-        if connection.invalidated:
-            return
-        connection.info.pop(_AVAILABLE_SENT, None)
+    def wake_in_statement(self, connection: sa.Connection) -> bool:
+        """For a statement that makes jobs claimable on its own (in autocommit):
+        True when it must send `AVAILABLE_NOTIFY_SQL`'s notification itself."""
+        return self._wake.lead(connection.info)
+
+    @staticmethod
+    def _notify_available(connection: sa.Connection) -> None:
+        connection.exec_driver_sql(f"SELECT {AVAILABLE_NOTIFY_SQL}")
 
     def deliveries_due(self, connection: sa.Connection) -> None:
         connection.execute(
@@ -74,8 +76,8 @@ class PostgresNotifier(Fanout):
     def jobs_updated(self, connection: sa.Connection, job_ids: Sequence[str]) -> None:
         # Several ids per notification, comma-separated, within the payload's
         # limit: one notification per batch instead of one per job.
-        for start in range(0, len(job_ids), _IDS_PER_NOTIFICATION):
-            payload = ",".join(job_ids[start : start + _IDS_PER_NOTIFICATION])
+        for start in range(0, len(job_ids), IDS_PER_NOTIFICATION):
+            payload = ",".join(job_ids[start : start + IDS_PER_NOTIFICATION])
             connection.execute(
                 sa.text("SELECT pg_notify(:channel, :job_ids)"),
                 {"channel": CHANNEL, "job_ids": payload},
@@ -88,6 +90,7 @@ class PostgresNotifier(Fanout):
         self._thread.start()
 
     def stop(self) -> None:
+        self._wake.stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -162,14 +162,15 @@ class JobStore:
         if self.max_active_per_owner:
             self._check_active_jobs(connection, job.owner_id)
         self._insert_job(connection, job, max_attempts)
-        self.announce_inserted(connection)
+        self.notifier.jobs_available(connection)
 
     def submit(self, job: NewJob, *, max_attempts: int) -> None:
         """Enqueue a job that is the whole of its transaction (no resource beside it).
 
         Without a per-owner cap to count under a lock, this is one statement
         on PostgreSQL, in autocommit: one round trip, as the fastest queues
-        enqueue (`enqueue` in a transaction adds its BEGIN and COMMIT).
+        enqueue (`enqueue` in a transaction adds its BEGIN and COMMIT); the
+        workers' wake-up adds one at most once per window (`WakeThrottle`).
         """
         if self.max_active_per_owner:
             with self.engine.begin() as connection:
@@ -177,11 +178,7 @@ class JobStore:
             return
         with self.one_statement() as connection:
             self._insert_job(connection, job, max_attempts)
-            self.announce_inserted(connection)
-
-    def announce_inserted(self, connection: sa.Connection) -> None:
-        """Wake the workers for jobs inserted in this transaction."""
-        self.notifier.jobs_available(connection)
+            self.notifier.jobs_available(connection)
 
     def _insert_job(self, connection: sa.Connection, job: NewJob, max_attempts: int) -> None:
         # The id's time is the job's creation time, so a list can page on after
@@ -350,7 +347,6 @@ class JobStore:
             written = self._mark_succeeded(connection, worker_id, done, now)
             finished = [(job, result) for job, result in done if (job.id, job.run_id) in written]
             self.hooks.on_succeeded_many(connection, finished)
-            self.notifier.jobs_updated(connection, [job.id for job, _ in finished])
         return written
 
     def _mark_succeeded(
@@ -360,8 +356,9 @@ class JobStore:
         done: Sequence[tuple[ClaimedJob, dict[str, Any]]],
         now: int,
     ) -> set[ClaimKey]:
-        """Set the held ones of these jobs succeeded; returns their claims. One fenced
-        UPDATE per job: cheap on SQLite, where no statement crosses a network."""
+        """Set the held ones of these jobs succeeded and tell listeners; returns
+        their claims. One fenced UPDATE per job: cheap on SQLite, where no
+        statement crosses a network."""
         written = set()
         for job, result in done:
             updated = connection.execute(
@@ -377,6 +374,9 @@ class JobStore:
             )
             if updated.rowcount == 1:
                 written.add((job.id, job.run_id))
+        self.notifier.jobs_updated(
+            connection, [job.id for job, _ in done if (job.id, job.run_id) in written]
+        )
         return written
 
     def fail(

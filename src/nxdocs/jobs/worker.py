@@ -46,7 +46,7 @@ _RELEASED_JOBS_WAIT_SECONDS = 5.0
 _HELPER_THREADS_WAIT_SECONDS = 5.0
 _WATCHDOG_TICK_SECONDS = 0.25
 _SHORT_JOB_SECONDS = 0.05
-_CLAIM_LINGER_SECONDS = 0.01
+_CLAIM_LINGER_SECONDS = 0.02
 _RUN_SECONDS_WEIGHT = 0.2
 """Weight of the latest job in the moving average of run times `_claim_ahead` reads."""
 

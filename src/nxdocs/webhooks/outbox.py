@@ -75,6 +75,17 @@ class WebhookOutbox:
             .execution_options(preserve_rowcount=True)
         )
 
+        # Built once: a batch's completions are the hot path.
+        self._listening = (
+            sa.select(endpoints.owner_id)
+            .distinct()
+            .where(
+                endpoints.owner_id.in_(sa.bindparam("owners", expanding=True)),
+                endpoints.disabled_at.is_(None),
+                endpoints.events.like(f'%"{JOB_COMPLETED}"%'),
+            )
+        )
+
     def enqueue(
         self, connection: sa.Connection, owner_id: str, job_id: str, event_type: str
     ) -> int:
@@ -111,19 +122,8 @@ class WebhookOutbox:
     ) -> None:
         """One read finds which of the batch's owners listen for completions (most
         often none); only their jobs cost an insert each."""
-        owners = {job.owner_id for job, _ in done}
-        endpoints = webhook_endpoints.c
-        listening = set(
-            connection.execute(
-                sa.select(endpoints.owner_id)
-                .distinct()
-                .where(
-                    endpoints.owner_id.in_(owners),
-                    endpoints.disabled_at.is_(None),
-                    endpoints.events.like(f'%"{JOB_COMPLETED}"%'),
-                )
-            ).scalars()
-        )
+        owners = sorted({job.owner_id for job, _ in done})
+        listening = set(connection.execute(self._listening, {"owners": owners}).scalars())
         for job, _ in done:
             if job.owner_id in listening:
                 self.enqueue(connection, job.owner_id, job.id, JOB_COMPLETED)
