@@ -20,7 +20,10 @@ RANKS = {
     "__main__": 11,  # `python -m nxdocs`
     "cli": 10,  # commands; builds a System and runs it
     "cli_options": 9,  # the CLI's flags, generated from Settings
+    "cli_client": 9,  # `nxdocs jobs|artifacts|export`: the client commands, on the SDK
+    "preflight": 2,  # start-up checks: data directory, database, port
     "api": 8,  # HTTP: routes, middleware, error mapping, OpenAPI
+    "dashboard": 7,  # the web dashboard's pages, mounted by api
     "system": 6,  # the composition root
     "artifacts": 5,  # the resources and their job handlers
     "exports": 5,
@@ -40,6 +43,7 @@ RANKS = {
     "settings": 2,  # configuration; reads db.backend to check the database URL
     "clock": 1,
     "ids": 0,  # imports nothing of nxdocs; every layer names things by id
+    "sdk": 0,  # the Python client of the HTTP API: imports nothing of the server
     "logs": 1,
     "net": 1,  # outbound connections pinned to checked addresses
 }

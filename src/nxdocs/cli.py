@@ -5,24 +5,30 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, NoReturn
 
+import sqlalchemy as sa
 import typer
 import uvicorn
 from rich.console import Console
 from rich.table import Table
 
 from nxdocs.api.app import create_app
+from nxdocs.api.observability import share_node_metrics
 from nxdocs.auth.organizations import ROLES
+from nxdocs.cli_client import register as register_client_commands
 from nxdocs.cli_options import with_settings
 from nxdocs.clock import format_timestamp
 from nxdocs.db.engine import create_engine
 from nxdocs.db.migrate import SchemaNotCurrentError, require_current, upgrade
 from nxdocs.jobs.runner import SupervisedWorker, WorkerProcess, exit_with_parent
 from nxdocs.logs import configure_logging
+from nxdocs.preflight import StartupError, bind_listener, require_writable_directory
+from nxdocs.preflight import wait_for_database as wait_for_database_to_answer
 from nxdocs.render.themes import BUILTIN_THEMES, UnknownThemeError
 from nxdocs.settings import Scope, Settings
 from nxdocs.storage.errors import BlobStoreUnavailableError
@@ -49,6 +55,16 @@ NoMigrate = Annotated[
         "older than this nxdocs (run `nxdocs db upgrade` first).",
     ),
 ]
+WaitForDatabase = Annotated[
+    float,
+    typer.Option(
+        "--wait-for-database",
+        metavar="SECONDS",
+        min=0,
+        help="If the database cannot be reached at start, retry with backoff for up to "
+        "this long before giving up (for starts where it comes up later).",
+    ),
+]
 
 
 @app.command()
@@ -59,10 +75,25 @@ def serve(
         bool, typer.Option("--no-worker", help="API only; run jobs in `nxdocs worker` processes.")
     ] = False,
     no_migrate: NoMigrate = False,
+    wait_for_database: WaitForDatabase = 0.0,
 ) -> None:
-    """Run the API, and a worker process beside it unless --no-worker."""
-    configure_logging(settings.log_level)
-    with _open_system(settings, migrate=not no_migrate) as system:
+    """Run the API, and a worker process beside it unless --no-worker.
+
+    SIGTERM or SIGINT stop it gracefully (requests in flight answered, jobs
+    finished or handed back), and then it exits with status 0."""
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        listener = bind_listener(settings.host, settings.port)
+    except StartupError as unusable:
+        _fail(str(unusable))
+    with (
+        listener,
+        _open_system(
+            settings, migrate=not no_migrate, wait_for_database=wait_for_database
+        ) as system,
+    ):
+        # Before the worker process starts: it inherits the shared metrics directory.
+        _share_metrics(settings, serving=True)
         if system.keys.count() == 0:
             _print_first_key(system)
         base = f"http://{settings.host}:{settings.port}"
@@ -73,30 +104,62 @@ def serve(
         )
         worker = None if no_worker else _worker_process(settings)
         try:
-            _serve(system, settings, worker)
+            _serve(system, settings, worker, listener)
         finally:
             if worker is not None:
                 worker.stop()  # again: a forced exit skips the app's own shutdown
 
 
-def _serve(system: System, settings: Settings, worker: WorkerProcess | None) -> None:
-    uvicorn.run(
+def _serve(
+    system: System, settings: Settings, worker: WorkerProcess | None, listener: socket.socket
+) -> None:
+    config = uvicorn.Config(
         create_app(system, embedded_worker=False if worker is None else worker),
         host=settings.host,
         port=settings.port,
         log_level="warning",
         access_log=False,
+        log_config=None,  # uvicorn's lines go through nxdocs's handler (JSON when asked)
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
     )
+    # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal
+    # again with the handlers it found in place, so that the process dies of it:
+    # status 143 for a stop that went well. Handlers that take that one second
+    # delivery let the command end with 0; after it, the usual ones are back, so
+    # a shutdown that hangs can still be interrupted.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _restore_default_handler)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _restore_default_handler(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @app.command()
 @with_settings(Scope.WORKER)
-def worker(settings: Settings, no_migrate: NoMigrate = False) -> None:
-    """Run workers only: claim and run jobs until SIGTERM or SIGINT."""
-    configure_logging(settings.log_level)
-    with _open_system(settings, migrate=not no_migrate) as system:
+def worker(
+    settings: Settings, no_migrate: NoMigrate = False, wait_for_database: WaitForDatabase = 0.0
+) -> None:
+    """Run workers only: claim and run jobs until SIGTERM or SIGINT (then exit 0)."""
+    configure_logging(settings.log_level, settings.log_format)
+    with _open_system(
+        settings, migrate=not no_migrate, wait_for_database=wait_for_database
+    ) as system:
+        _share_metrics(settings, serving=False)
         run_worker_until_signalled(system)
+
+
+def _share_metrics(settings: Settings, *, serving: bool) -> None:
+    """Metrics shared with this machine's other nxdocs processes, kept in the data
+    directory unless PROMETHEUS_MULTIPROC_DIR says where: so that is checked first."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        try:
+            require_writable_directory(settings.data_dir)
+        except StartupError as unusable:
+            _fail(str(unusable))
+    share_node_metrics(settings, serving=serving)
 
 
 def _worker_process(settings: Settings) -> WorkerProcess:
@@ -128,10 +191,16 @@ def run_worker_until_signalled(system: System) -> None:
 
 @db_app.command("upgrade")
 @with_settings(Scope.ADMIN)
-def db_upgrade(settings: Settings) -> None:
+def db_upgrade(settings: Settings, wait_for_database: WaitForDatabase = 0.0) -> None:
     """Apply the schema migrations (serve and worker also do this on start, unless
     --no-migrate); safe to run from several places at once."""
-    configure_logging(settings.log_level)  # shows each migration it runs
+    configure_logging(settings.log_level, settings.log_format)  # shows each migration it runs
+    try:
+        if _writes_data_dir(settings):
+            require_writable_directory(settings.data_dir)
+        wait_for_database_to_answer(settings.database(), wait_for_database)
+    except StartupError as unusable:
+        _fail(str(unusable))
     engine = create_engine(settings.database())
     try:
         found = upgrade(engine)
@@ -341,16 +410,29 @@ def orgs_remove_member(
 
 
 @contextlib.contextmanager
-def _open_system(settings: Settings, *, migrate: bool = True) -> Iterator[System]:
+def _open_system(
+    settings: Settings, *, migrate: bool = True, wait_for_database: float = 0.0
+) -> Iterator[System]:
     """The command's system, built once and closed when the command ends, however it ends.
 
-    Without `migrate`, the schema must already be this code's (or newer), else
-    the command ends with exit status 1 and a line saying what to run.
+    What stops the start (a data directory it cannot write, a database it
+    cannot reach, a bucket it cannot use) ends the command with exit status 1
+    and one line saying what to check. Without `migrate`, the schema must
+    already be this code's (or newer), else the line says what to run.
     """
+    database = settings.database()
     try:
+        if _writes_data_dir(settings):
+            require_writable_directory(settings.data_dir)
+        wait_for_database_to_answer(database, wait_for_database)
         system = build_system(settings, migrate=migrate)
-    except BlobStoreUnavailableError as unusable:
-        _fail(str(unusable))  # one line: the endpoint, the bucket and what to check
+    except (StartupError, BlobStoreUnavailableError) as unusable:
+        _fail(str(unusable))  # one line: what, where, and what to check
+    except sa.exc.OperationalError as lost:
+        _fail(
+            f"The database {database.described()} stopped answering during the start "
+            f"({type(lost.orig).__name__}): start again once it is back."
+        )
     try:
         if not migrate:
             try:
@@ -360,6 +442,13 @@ def _open_system(settings: Settings, *, migrate: bool = True) -> Iterator[System
         yield system
     finally:
         system.close()
+
+
+def _writes_data_dir(settings: Settings) -> bool:
+    """Whether the data directory holds anything of this node: its files when they
+    are not in S3, its SQLite database. On PostgreSQL and S3 it need not exist
+    (a read-only container can run `db upgrade` or `keys create`)."""
+    return settings.s3_bucket is None or settings.database().is_sqlite
 
 
 def _fail(message: str) -> NoReturn:
@@ -384,14 +473,27 @@ def _print_table(
 def _print_first_key(system: System) -> None:
     created = system.keys.create("first key")
     s = system.settings
+    base = f"http://{s.host}:{s.port}/v1"
+    body = '{"name": "Hello", "content": "# Hello\\n\\nFrom nxdocs\\n\\n---\\n\\n# A second page"}'
+    # Lines to paste into a shell: they make a real artifact and wait for its job.
     console.print(
         "\nNo API keys yet, so here is one. It is shown only now; nxdocs stores a hash.\n"
-        f"  {created.secret}\n\nTry it:\n"
-        f'  curl -H "Authorization: Bearer {created.secret}" http://{s.host}:{s.port}/v1/jobs/job_abc123def456\n'
-        "(a 404 in the contract's error shape means the key works: no such job yet)\n",
+        f"  {created.secret}\n\n"
+        "Try it: make a presentation from Markdown in the background, then wait for its job.\n"
+        f"  export NXDOCS_API_KEY={created.secret}\n"
+        f'  JOB=$(curl -s {base}/artifacts/async -H "Authorization: Bearer $NXDOCS_API_KEY" '
+        f"-H 'Content-Type: application/json' -d '{body}' "
+        "| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"job_id\"])')\n"
+        f'  curl -s "{base}/jobs/$JOB?wait=30" -H "Authorization: Bearer $NXDOCS_API_KEY"\n'
+        '(the job answers "status": "completed" with the artifact\'s id in its "result"; '
+        "with --no-worker it waits for an `nxdocs worker`)\n",
         highlight=False,
+        markup=False,
         soft_wrap=True,
     )
+
+
+register_client_commands(app)
 
 
 def main() -> None:

@@ -315,6 +315,11 @@ class Settings(BaseSettings):
     log_level: Annotated[Literal["debug", "info", "warning", "error"], Scope.BOTH] = Field(
         default="info", description="debug, info, warning or error."
     )
+    log_format: Annotated[Literal["text", "json"], Scope.BOTH] = Field(
+        default="text",
+        description="text (one line per record) or json (one JSON object per line, "
+        "with the request id and the job id).",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

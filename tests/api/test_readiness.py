@@ -22,7 +22,11 @@ from tests.support.jobs import enqueue
 from tests.support.server import checked_client, free_port
 from tests.support.waiting import wait_until
 
-READY = {"ok": True, "service": "nxdocs", "checks": {"database": "ok", "worker": "ok"}}
+READY = {
+    "ok": True,
+    "service": "nxdocs",
+    "checks": {"database": "ok", "migrations": "ok", "worker": "ok"},
+}
 UNAVAILABLE = {
     "error": {
         "code": "SERVICE_UNAVAILABLE",
@@ -74,7 +78,11 @@ def test_an_api_only_process_is_ready_without_a_worker(api_system: System) -> No
     with checked_client(create_app(api_system, embedded_worker=False)) as client:
         response = client.get("/readyz")
         assert response.status_code == 200
-        assert response.json()["checks"] == {"database": "ok", "worker": "not running here"}
+        assert response.json()["checks"] == {
+            "database": "ok",
+            "migrations": "ok",
+            "worker": "not running here",
+        }
         assert "nxdocs_worker_alive" not in metrics(client)
 
 

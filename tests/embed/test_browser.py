@@ -17,46 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.embed.conftest import DECK_PAGES, embed_of, ready_deck
 from tests.support.api import Caller, ServedApi
+from tests.support.browser import Watched, chromium
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/system-packages.txt); never downloaded
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/system-packages.txt)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+    with chromium() as launched:
         yield launched
-        launched.close()
-
-
-class Watched:
-    """A page whose every request and console error is recorded."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", self._request)
-        page.on("console", self._console)
-
-    def _request(self, request: Request) -> None:
-        self.requests.append(request.url)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def assert_only(self, origin: str) -> None:
-        assert self.requests, "the browser made no request at all"
-        strangers = [url for url in self.requests if not url.startswith(f"{origin}/")]
-        assert strangers == [], strangers
-        assert self.errors == []  # a blocked script or resource would be logged here
 
 
 def watched(browser: Browser, **context: Any) -> Watched:

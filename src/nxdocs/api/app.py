@@ -1,8 +1,10 @@
 """`create_app()`: the ASGI application for one `System`.
 
-Layers, outermost first: `CatchAllErrors` (no exception escapes; a database
-outage is a 503), the poll route (`JobPollRoute`), then the FastAPI app with
-`AuthMiddleware` in front of every other /v1 route and the legacy /v0 ones.
+Layers, outermost first: `RequestContext` (the request id, returned as
+`Request-Id`, and the latency by route), `CatchAllErrors` (no exception
+escapes; a database outage is a 503), the poll route (`JobPollRoute`), then
+the FastAPI app with `AuthMiddleware` in front of every other /v1 route and
+the legacy /v0 ones.
 `/health`, `/readyz` and `/metrics` are outside them and need no key.
 """
 
@@ -14,7 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from nxdocs import __version__
+from nxdocs import __version__, dashboard
 from nxdocs.api import (
     artifacts,
     assets,
@@ -38,11 +40,13 @@ from nxdocs.api.catch_all import CatchAllErrors
 from nxdocs.api.deps import Services
 from nxdocs.api.error_handlers import install_error_handlers
 from nxdocs.api.idempotency import IdempotentCreates
+from nxdocs.api.jobs import PATH_PREFIX as POLL_PATH_PREFIX
 from nxdocs.api.jobs import JobPollRoute
 from nxdocs.api.metrics import metrics_registry
 from nxdocs.api.openapi import install_openapi
 from nxdocs.api.rate_limiter import RateLimiter
-from nxdocs.api.readiness import DatabaseProbe, Readiness
+from nxdocs.api.readiness import DatabaseProbe, MigrationsProbe, Readiness
+from nxdocs.api.request_context import RequestContext, RouteTemplates
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
 from nxdocs.exports.links import DownloadLinks
@@ -63,7 +67,7 @@ PUBLIC_PREFIXES = ("/v1/health", "/v1/files/", "/v1/embed/view/")
 class NxdocsApp:
     """The whole ASGI stack; `api` is the FastAPI app inside it (routes, OpenAPI)."""
 
-    def __init__(self, api: FastAPI, stack: CatchAllErrors) -> None:
+    def __init__(self, api: FastAPI, stack: RequestContext) -> None:
         self.api = api
         self._stack = stack
 
@@ -87,7 +91,9 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
     )
     wait_slots = WaitSlots(settings.max_waits, settings.max_waits_per_owner)
     runs_worker = embedded_worker is not False
-    readiness = Readiness(DatabaseProbe(system.engine, system.database), runs_worker)
+    readiness = Readiness(
+        DatabaseProbe(system.engine, system.database), MigrationsProbe(system.engine), runs_worker
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -132,7 +138,9 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         ),
         readiness=readiness,
         metrics=metrics_registry(
-            cache, (lambda: readiness.worker_state() == "ok") if runs_worker else None
+            cache,
+            (lambda: readiness.worker_state() == "ok") if runs_worker else None,
+            system.store.queue_stats,
         ),
     ).install(api)
     install_error_handlers(api)
@@ -155,6 +163,7 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         webhooks.router,
     ):
         api.include_router(router)
+    dashboard.mount(api, system)
     authenticator = Authenticator(
         KeyCache(system.keys.principal_of, settings.auth_cache_seconds),
         RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -176,4 +185,6 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         authenticator=authenticator,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    return NxdocsApp(api, CatchAllErrors(poll))
+    # The poll route is served ahead of the framework, so its template is added here.
+    templates = RouteTemplates(api.router.routes, POLL_PATH_PREFIX + "{id}")
+    return NxdocsApp(api, RequestContext(CatchAllErrors(poll), templates))

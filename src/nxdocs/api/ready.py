@@ -1,7 +1,7 @@
 """`GET /readyz`: whether this process can do its work now, for load balancers and orchestrators.
 
 `/health` says the process answers (liveness). `/readyz` also runs the checks
-of `nxdocs.api.readiness`: the database, and the embedded worker if any.
+of `nxdocs.api.readiness`: the database, its schema, and the embedded worker if any.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from nxdocs.api.objects import ErrorBody
 from nxdocs.api.openapi import INTERNAL
 from nxdocs.api.readiness import ReadyChecks
 
-_FINE = ("ok", "not running here")
+# A schema `ahead` is a rolling upgrade under way, which this code runs on; `not
+# checked` follows a database that failed, which is reported on its own.
+_FINE = ("ok", "not running here", "ahead", "not checked")
 
 
 class NotReadyError(ApiError):
@@ -40,7 +42,7 @@ router = APIRouter(tags=["health"])
 
 @router.get(
     "/readyz",
-    summary="Readiness: the database answers and the embedded worker runs",
+    summary="Readiness: the database answers, its schema is current, the embedded worker runs",
     # FastAPI documents the 200 body's schema only for a JSONResponse class.
     response_class=JSONResponse,
     responses={

@@ -133,7 +133,11 @@ class KeyStore:
         """Who an active key acts as, or None. Looks up by digest, then compares
         digests in constant time, so neither step's timing depends on the secret.
         A key made for an organization its user has left is None too."""
-        digest = hash_key(key)
+        return self.principal_of_digest(hash_key(key))
+
+    def principal_of_digest(self, digest: str) -> Principal | None:
+        """`principal_of` for the key with this digest (a dashboard session holds
+        the digest, never the key)."""
         with self.reads.connect() as connection:
             row = connection.execute(
                 sa.select(api_keys.c.owner_id, api_keys.c.org_id, api_keys.c.key_hash).where(

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from nxdocs.jobs.execute import RunningJob
+from nxdocs.jobs.metrics import count_by_type, worker_metrics
+from nxdocs.jobs.model import JobState
 from nxdocs.jobs.store import JobStore
 from nxdocs.logs import exception_summary
 
@@ -110,6 +112,11 @@ class Completer:
             for running, result in batch:
                 self.write_one(running, result)
             return
+        succeeded = worker_metrics().finished
+        count_by_type(
+            lambda job_type: succeeded.labels(job_type, JobState.SUCCEEDED),
+            [running.job.type for running, _ in batch if running.key in written],
+        )
         for running, _ in batch:
             if running.key not in written:
                 running.mark_lost()

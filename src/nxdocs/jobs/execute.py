@@ -24,10 +24,11 @@ from typing import Any
 from nxdocs.jobs.backoff import Backoff
 from nxdocs.jobs.errors import JobError, LeaseLostError, SnoozeJob
 from nxdocs.jobs.handlers import HandlerRegistry
-from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence
+from nxdocs.jobs.metrics import WorkerMetrics, worker_metrics
+from nxdocs.jobs.model import ClaimedJob, ErrorInfo, Fence, JobState
 from nxdocs.jobs.retry import GiveUp, RetryDecision, RetryPolicy
 from nxdocs.jobs.store import ATTEMPTS_EXHAUSTED, ClaimKey, JobStore
-from nxdocs.logs import exception_summary
+from nxdocs.logs import JOB_ID, exception_summary
 
 log = logging.getLogger(__name__)
 
@@ -177,15 +178,28 @@ class Executor:
     completions: Callable[[RunningJob, dict[str, Any]], None] | None = None
     """Where successful results go to be written in batches (`nxdocs.jobs.completer`);
     None: each is written at once, here."""
+    metrics: WorkerMetrics = field(default_factory=worker_metrics)
 
     def execute(self, running: RunningJob) -> None:
         if running.lost:
             return  # released at shutdown before it started: another worker runs it
+        # Every line logged for this attempt on this thread names the job (JSON logs).
+        token = JOB_ID.set(running.job.id)
+        try:
+            self._execute(running)
+        finally:
+            JOB_ID.reset(token)
+
+    def _execute(self, running: RunningJob) -> None:
         if running.lease_lost():
             running.renew()  # the claim itself was slow (a busy database): renew first
             if running.lease_lost():
                 log.warning("job %s attempt %d: lease lost before it started", *_ids(running))
         outcome = self._run(running)
+        seconds = time.monotonic() - running.started_at
+        self.metrics.duration(running.job.type).observe(seconds)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("job %s attempt %d ran %.3fs: %s", *_ids(running), seconds, _outcome(outcome))
         if not running.settle():
             return
         if isinstance(outcome, Succeeded) and self.completions is not None:
@@ -195,11 +209,15 @@ class Executor:
 
     def time_out(self, running: RunningJob) -> None:
         """Fail an attempt that outlived its limit (settled and marked lost by the caller)."""
-        log.warning(
-            "job %s attempt %d timed out after %gs", *_ids(running), running.timeout_seconds
-        )
-        message = f"The job ran longer than its limit of {running.timeout_seconds:g} seconds."
-        self.report(running, Failed(ErrorInfo(JOB_TIMEOUT, message), retryable=True))
+        token = JOB_ID.set(running.job.id)
+        try:
+            log.warning(
+                "job %s attempt %d timed out after %gs", *_ids(running), running.timeout_seconds
+            )
+            message = f"The job ran longer than its limit of {running.timeout_seconds:g} seconds."
+            self.report(running, Failed(ErrorInfo(JOB_TIMEOUT, message), retryable=True))
+        finally:
+            JOB_ID.reset(token)
 
     def _run(self, running: RunningJob) -> Outcome:
         job = running.job
@@ -231,9 +249,12 @@ class Executor:
         """
         job = running.job
         write: Callable[[], bool]
+        # What the write counts once it is made: the state the job ends in, or a retry.
+        counter = None
         if isinstance(outcome, Succeeded):
             kind = "result"
             write = lambda: self.store.complete(job, self.worker_id, outcome.result)  # noqa: E731
+            counter = self.metrics.finished.labels(job.type, JobState.SUCCEEDED)
         elif isinstance(outcome, Snoozed):
             kind = "snooze"
             write = lambda: self.store.snooze(job, self.worker_id, outcome.delay_ms)  # noqa: E731
@@ -241,7 +262,15 @@ class Executor:
             kind = f"failure {outcome.error.code}"
             error, decision = self._decide(job, outcome)
             write = lambda: self.store.fail(job, self.worker_id, error, decision)  # noqa: E731
-        if self._retrying(running, write) is False:
+            counter = (
+                self.metrics.finished.labels(job.type, JobState.FAILED)
+                if isinstance(decision, GiveUp)
+                else self.metrics.retries.labels(job.type)
+            )
+        written = self._retrying(running, write)
+        if written and counter is not None:
+            counter.inc()
+        if written is False:
             running.mark_lost()
             log.warning(
                 "job %s attempt %d: lease lost, %s refused (a newer attempt owns the job)",
@@ -288,6 +317,14 @@ class Executor:
 
 def _ids(running: RunningJob) -> tuple[str, int]:
     return running.job.id, running.job.attempt
+
+
+def _outcome(outcome: Outcome) -> str:
+    if isinstance(outcome, Succeeded):
+        return "succeeded"
+    if isinstance(outcome, Snoozed):
+        return "snoozed"
+    return f"failed ({outcome.error.code})"
 
 
 def exhausted(last: ErrorInfo, attempts: int) -> ErrorInfo:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -86,6 +87,18 @@ def waiting_owners_sql(now_sql: str) -> str:
                     ORDER BY j.owner_id LIMIT 1)
             FROM waiting w WHERE w.owner_id IS NOT NULL
         )"""  # noqa: S608 (built from constants, no input)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The jobs in flight, as `/metrics` reports them."""
+
+    active: dict[tuple[str, JobState], int]
+    """Jobs queued or running now, by (type, state)."""
+    due: int
+    """Queued jobs whose time to run has come (`run_at` passed): the queue's depth."""
+    oldest_due_seconds: float
+    """How long the longest-waiting due job has waited since its `run_at`; 0 for none."""
 
 
 class TooManyActiveJobsError(Exception):
@@ -227,6 +240,41 @@ class JobStore:
                 sa.select(jobs).where(jobs.c.id == job_id, jobs.c.owner_id == owner_id)
             ).one_or_none()
         return None if row is None else job_view(row._mapping)
+
+    def queue_stats(self) -> QueueStats:
+        """The jobs queued and running, read at a scrape of `/metrics`.
+
+        One statement per state, each matching its partial index's condition
+        (ix_jobs_queued_by_owner, ix_jobs_leases) exactly, so either database
+        reads only the jobs in flight, never the finished ones the table keeps.
+        """
+        due = jobs.c.run_at <= self._db_now
+        queued = (
+            sa.select(
+                jobs.c.type,
+                sa.func.count(),
+                sa.func.count(sa.case((due, 1))),
+                self._db_now - sa.func.min(sa.case((due, jobs.c.run_at))),
+            )
+            .where(jobs.c.state == JobState.QUEUED)
+            .group_by(jobs.c.type)
+        )
+        running = (
+            sa.select(jobs.c.type, sa.func.count())
+            .where(jobs.c.state == JobState.RUNNING)
+            .group_by(jobs.c.type)
+        )
+        with self.reads.connect() as connection:
+            queued_rows = connection.execute(queued).all()
+            running_rows = connection.execute(running).all()
+        active = {(row[0], JobState.QUEUED): row[1] for row in queued_rows}
+        active.update({(row[0], JobState.RUNNING): row[1] for row in running_rows})
+        waited = [row[3] for row in queued_rows if row[3] is not None]
+        return QueueStats(
+            active=active,
+            due=sum(row[2] for row in queued_rows),
+            oldest_due_seconds=max(waited, default=0) / 1000,
+        )
 
     # -- worker side --------------------------------------------------------
 

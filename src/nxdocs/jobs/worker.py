@@ -29,6 +29,7 @@ from nxdocs.jobs.completer import Completer
 from nxdocs.jobs.execute import Executor, RunningJob, Succeeded
 from nxdocs.jobs.handlers import HandlerRegistry
 from nxdocs.jobs.leader import Leadership
+from nxdocs.jobs.metrics import count_by_type, worker_metrics
 from nxdocs.jobs.notify import RESYNC
 from nxdocs.jobs.retry import RetryPolicy
 from nxdocs.jobs.store import ClaimKey, JobStore
@@ -155,12 +156,13 @@ class Worker:
         self._threads = DaemonThreads(2 * config.concurrency, "job")
         self._reporters: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self.metrics = worker_metrics()
         # Expired leases are recovered at half the lease, so a lost job waits at
         # most 1.5 leases.
         reap = PeriodicTask(
             "lease recovery",
             config.lease_seconds / 2,
-            store.reap_expired_leases,
+            self._reap_expired_leases,
             "recovered {count} job(s) whose lease expired",
         )
         self._periodic = [reap, *(periodic or [])]
@@ -206,6 +208,7 @@ class Worker:
             thread.start()
         self._threads = DaemonThreads(2 * self.config.concurrency, "job")
         self.completer.start()
+        self.metrics.workers.inc()
         log.info("worker %s started, concurrency %d", self.worker_id, self.config.concurrency)
         claims = Backoff(0.1, 5.0)
         try:
@@ -241,6 +244,7 @@ class Worker:
             self._threads.shutdown()
             self._join_helpers(helpers + companions)
             self._resign()
+            self.metrics.workers.dec()
             log.info("worker %s stopped", self.worker_id)
 
     def _resign(self) -> None:
@@ -309,6 +313,7 @@ class Worker:
         claimed = self.store.claim(
             self.worker_id, wanted, self.config.lease_seconds, per_owner=self.config.per_owner
         )
+        count_by_type(self.metrics.attempts.labels, [job.type for job in claimed])
         jobs = [
             RunningJob(
                 job,
@@ -376,6 +381,11 @@ class Worker:
                 )
             self._start_ready()
             self._wake.set()
+
+    def _reap_expired_leases(self) -> int:
+        recovered = self.store.reap_expired_leases()
+        self.metrics.lease_expiries.inc(recovered)
+        return recovered
 
     def _write_success(self, running: RunningJob, result: dict[str, Any]) -> None:
         self.executor.report(running, Succeeded(result))

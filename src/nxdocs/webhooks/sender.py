@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from nxdocs.jobs.backoff import Backoff
+from nxdocs.jobs.metrics import worker_metrics
 from nxdocs.jobs.notify import Notifier
 from nxdocs.logs import exception_summary
 from nxdocs.webhooks.client import WebhookClient
@@ -57,6 +58,7 @@ class DeliverySender:
         self._in_flight = 0
         self._delivered: list[tuple[ClaimedDelivery, Outcome]] = []
         self._recording = False
+        self._deliveries = worker_metrics().webhook_deliveries
 
     def run(self, stop: threading.Event) -> None:
         """Send until `stop` is set, then let the attempts under way finish."""
@@ -119,6 +121,7 @@ class DeliverySender:
     def _send(self, delivery: ClaimedDelivery) -> None:
         try:
             outcome = self.client.send(delivery)
+            self._deliveries.labels(_outcome_label(outcome)).inc()
             self._record(delivery, outcome)
         except Exception as exc:  # the thread's last guard; the hold expiry resends it
             log.error("webhook %s: send failed (%s)", delivery.id, exception_summary(exc))
@@ -165,3 +168,9 @@ class DeliverySender:
                     )
                     return
                 time.sleep(backoff.failed())
+
+
+def _outcome_label(outcome: Outcome) -> str:
+    if outcome.delivered:
+        return "delivered"
+    return "error" if outcome.status_code is None else "rejected"

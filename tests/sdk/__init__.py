@@ -1,0 +1,1 @@
+"""SDK tests: `nxdocs.Client` and `nxdocs.AsyncClient` against a real served API."""
