@@ -17,7 +17,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "nxdocs"
 
 RANKS = {
-    "__main__": 11,  # `python -m nxdocs`
+    "__main__": 12,  # `python -m nxdocs`
+    "command": 11,  # the `nxdocs` executable: client commands without the server
     "cli": 10,  # commands; builds a System and runs it
     "cli_options": 9,  # the CLI's flags, generated from Settings
     "cli_client": 9,  # `nxdocs jobs|artifacts|export`: the client commands, on the SDK

@@ -1,5 +1,5 @@
 """`python -m nxdocs`: the `nxdocs` command, for a child process run by this interpreter."""
 
-from nxdocs.cli import main
+from nxdocs.command import main
 
 main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from tests.support.server import free_port
 
 # The reader's statement, as pg_stat_activity shows it on its idle connections.
 READER_QUERY = "SELECT owner_id, id, type, %"
+# The reader of this test names its connections: tests running beside it read
+# the same database (in schemas of their own) and must keep theirs.
+READER_NAME = f"reader_test_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -48,7 +52,8 @@ def test_a_read_on_a_dropped_connection_is_retried_on_a_fresh_one(
 ) -> None:
     owner_id = postgres_system.keys.create("reader").owner_id
     job_id = enqueue(postgres_system, owner_id)
-    reader = PostgresJobReader(postgres_system.settings.resolved_database_url())
+    url = postgres_system.settings.resolved_database_url()
+    reader = PostgresJobReader(f"{url}&application_name={READER_NAME}")
 
     async def scenario() -> None:
         await reader.open()

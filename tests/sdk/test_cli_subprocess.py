@@ -35,3 +35,38 @@ def test_the_nxdocs_command_exports_a_pdf(served: ServedApi, tmp_path: Path) -> 
     assert "3/3 pages" in done.stderr
     assert len(PdfReader(tmp_path / "deck.pdf").pages) == 3
     assert key not in done.stdout + done.stderr
+
+
+SERVER_MODULES = ("fastapi", "sqlalchemy", "weasyprint", "nxdocs.api", "nxdocs.system")
+LOADED_BY = """
+import sys
+sys.argv = ["nxdocs", *sys.argv[1:]]
+from nxdocs.command import main
+try:
+    main()
+except SystemExit:
+    pass
+print([name for name in {modules!r} if name in sys.modules])
+"""
+
+
+def test_client_commands_start_without_the_server_and_help_lists_them_all() -> None:
+    def loaded(*args: str) -> str:
+        script = LOADED_BY.format(modules=SERVER_MODULES)
+        ran = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return ran.stdout.strip().splitlines()[-1]
+
+    assert loaded("jobs", "--help") == "[]"
+    assert loaded("export", "--help") == "[]"
+    assert loaded("keys", "--help") != "[]"  # an admin command: the server's code
+    listed = subprocess.run(
+        [str(NXDOCS), "--help"], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    for command in ("serve", "worker", "jobs", "artifacts", "export"):
+        assert command in listed
