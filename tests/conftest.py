@@ -112,6 +112,17 @@ def system(settings: Settings, clock: ManualClock) -> Iterator[System]:
 
 
 @pytest.fixture
+def api_system(settings: Settings) -> Iterator[System]:
+    """An in-process API's system, with scripted handlers held until released."""
+    system = build_system(settings.model_copy(update={"auth_cache_seconds": 0}))
+    handlers.install(system)
+    handlers.RELEASE.clear()
+    yield system
+    handlers.RELEASE.set()
+    system.close()
+
+
+@pytest.fixture
 def real(settings: Settings) -> Iterator[System]:
     """A system with the real handlers (none scripted) and no worker running."""
     system = build_system(settings)

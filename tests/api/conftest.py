@@ -8,20 +8,8 @@ import httpx
 import pytest
 
 from nxdocs.api.app import NxdocsApp, create_app
-from nxdocs.settings import Settings
-from nxdocs.system import System, build_system
-from tests.support import handlers
+from nxdocs.system import System
 from tests.support.server import checked_client
-
-
-@pytest.fixture
-def api_system(settings: Settings) -> Iterator[System]:
-    system = build_system(settings.model_copy(update={"auth_cache_seconds": 0}))
-    handlers.install(system)
-    handlers.RELEASE.clear()
-    yield system
-    handlers.RELEASE.set()
-    system.close()
 
 
 @pytest.fixture
