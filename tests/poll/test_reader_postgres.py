@@ -19,8 +19,6 @@ from nxdocs.system import System, build_system
 from tests.support.jobs import enqueue
 from tests.support.server import free_port
 
-# The reader's statement, as pg_stat_activity shows it on its idle connections.
-READER_QUERY = "SELECT owner_id, id, type, %"
 # The reader of this test names its connections: tests running beside it read
 # the same database (in schemas of their own) and must keep theirs.
 READER_NAME = f"reader_test_{uuid.uuid4().hex[:12]}"
@@ -40,9 +38,9 @@ def terminate_reader_connections(system: System) -> int:
             sa.text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND query LIKE :query"
+                " AND application_name = :name"
             ),
-            {"query": READER_QUERY},
+            {"name": READER_NAME},
         ).scalar_one()
     return int(terminated)
 

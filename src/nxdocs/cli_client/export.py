@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nxdocs.cli_client.options import ApiKey, AsJson, BaseUrl, Timeout, connect
-from nxdocs.cli_client.output import exit_codes, job_exit, show, stderr
-from nxdocs.sdk import Client, Job
+from nxdocs.cli_client.output import exit_codes, job_exit, show, stderr, stdout
+from nxdocs.sdk import Client, Export, Job
 
 
 class Format(StrEnum):
@@ -54,6 +54,9 @@ def export_command(
         export = client.exports.create_async(artifact_id, export_format, pages=page_list)
         if export.job_id is not None:
             job_exit(_follow(client, export.job_id, timeout))
+        if export_format is Format.GOOGLE_SLIDES:
+            _show_presentation(client.exports.get(export.id), as_json)
+            return
         path = client.exports.download(export.id, output or Path.cwd(), timeout=timeout)
         if as_json:
             show(client.exports.get(export.id), as_json=True)
@@ -61,6 +64,16 @@ def export_command(
             stderr().print(
                 f"Saved {path} ({path.stat().st_size:,} bytes)", markup=False, soft_wrap=True
             )
+
+
+def _show_presentation(export: Export, as_json: bool) -> None:
+    """A Google Slides export has no file: the presentation is in the owner's Google Drive
+    (the hosted API makes one; nxdocs, with no Google account, fails these exports)."""
+    if as_json:
+        show(export, as_json=True)
+    else:
+        presentation = export.google_slides_presentation_id
+        stdout().print(f"Google Slides presentation: {presentation}", markup=False)
 
 
 def _follow(client: Client, job_id: str, timeout: float) -> Job:
