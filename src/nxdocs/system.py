@@ -16,6 +16,7 @@ from nxdocs.assets import AssetStore, ImageChecks
 from nxdocs.auth.keys import KeyStore
 from nxdocs.auth.organizations import OrganizationStore
 from nxdocs.auth.owners import OwnerStore
+from nxdocs.auth.sessions import SessionStore
 from nxdocs.brands import BrandStore
 from nxdocs.clock import Clock, SystemClock
 from nxdocs.db.backend import Backend, Database
@@ -72,6 +73,7 @@ class System:
     blobs: BlobStore
     assets: AssetStore
     idempotency: IdempotencyStore
+    dashboard_sessions: SessionStore
     webhook_endpoints: EndpointStore
     deliveries: DeliveryStore
     # What one render may read of images (exports, the embed viewer).
@@ -107,8 +109,8 @@ class System:
 
     def worker(self) -> Worker:
         """A worker for this system, with its periodic maintenance (retention, the
-        file purge, expired idempotency keys), which one worker at a time runs
-        across all processes."""
+        file purge, expired idempotency keys and dashboard sessions), which one
+        worker at a time runs across all processes."""
         settings = self.settings
 
         def purge_files() -> int:
@@ -160,6 +162,13 @@ class System:
                 interval,
                 self.idempotency.purge_expired,
                 "deleted {count} expired idempotency key(s)",
+                now=now,
+            ),
+            PeriodicTask(
+                "dashboard session purge",
+                interval,
+                self.dashboard_sessions.purge_expired,
+                "deleted {count} expired dashboard session(s)",
                 now=now,
             ),
         ]
@@ -293,6 +302,7 @@ def build_system(settings: Settings, *, clock: Clock | None = None, migrate: boo
             lifetime_seconds=settings.idempotency_key_seconds,
             wait_seconds=settings.sync_wait_seconds,
         ),
+        dashboard_sessions=SessionStore(engine, clock),
         webhook_endpoints=EndpointStore(
             engine, clock, max_per_owner=settings.webhook_max_endpoints
         ),

@@ -1,13 +1,27 @@
-"""A person at the dashboard, played by httpx: cookies kept, redirects shown, forms posted."""
+"""A person at the dashboard, played by httpx: cookies kept, redirects shown, forms posted.
+
+Each visitor connects from a loopback address of its own (all of 127.0.0.0/8
+reaches this host), as people come from addresses of their own: the server
+limits sign-in attempts per client address, and visitors of one module's
+server must not share an allowance.
+"""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
 import httpx
 
 _CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
+_ADDRESSES = itertools.count()
+
+
+def loopback_address() -> str:
+    """A loopback address no other visitor of this process has had (127.0.0.1 excepted)."""
+    n = next(_ADDRESSES)
+    return f"127.{n // 62_500 % 250 + 1}.{n // 250 % 250 + 1}.{n % 250 + 2}"
 
 
 def csrf_of(html: str) -> str:
@@ -25,8 +39,10 @@ class Visitor:
     seen: list[httpx.Response] = field(default_factory=list)
 
     @classmethod
-    def of(cls, base_url: str) -> Visitor:
-        visitor = cls(httpx.Client(base_url=base_url, timeout=30))
+    def of(cls, base_url: str, address: str | None = None) -> Visitor:
+        """A visitor connecting from `address`, by default a fresh loopback address."""
+        transport = httpx.HTTPTransport(local_address=address or loopback_address())
+        visitor = cls(httpx.Client(base_url=base_url, timeout=30, transport=transport))
         visitor.http.event_hooks["response"] = [visitor.seen.append]
         return visitor
 

@@ -7,12 +7,14 @@ processing until a test runs one for a moment (`completed_job`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from http.cookies import Morsel, SimpleCookie
 
 import httpx
 import pytest
 
+from nxdocs.auth.keys import hash_key
 from nxdocs.dashboard.security import CONTENT_SECURITY_POLICY
 from tests.dashboard.support import Visitor, csrf_of
 from tests.support.api import Caller, ServedApi
@@ -261,14 +263,16 @@ def test_a_revoked_keys_session_stops_at_once(served: ServedApi, visitor: Visito
 def test_a_tampered_session_cookie_is_no_session(served: ServedApi, visitor: Visitor) -> None:
     alice = served.caller("alice")
     visitor.sign_in(alice.key)
-    token = visitor.http.cookies["nxdocs_dashboard"]
-    digest, csrf, expires, signature = token.split(".")
-    assert opens_dashboard(served, token) == 200
+    secret = visitor.http.cookies["nxdocs_dashboard"]
+    assert opens_dashboard(served, secret) == 200
 
     forged = [
-        f"{digest}.{csrf}.{int(expires) + 10**9}.{signature}",  # a longer life
-        f"{'0' * 64}.{csrf}.{expires}.{signature}",  # another key
-        f"{digest}.{csrf}.{expires}.{'0' * 64}",
+        secret[:-1] + ("A" if secret[-1] != "A" else "B"),  # another secret of its shape
+        secret + "A",
+        secret[1:],
+        hashlib.sha256(secret.encode()).hexdigest(),  # what the database keeps opens nothing
+        hash_key(alice.key),  # nor does the key's digest
+        f"{hash_key(alice.key)}.{'0' * 32}.{10**13}.{'0' * 64}",  # a token of the old signed form
         alice.key,  # the key itself is no session either
     ]
     assert [opens_dashboard(served, value) for value in forged] == [303] * len(forged)

@@ -1,77 +1,72 @@
-"""The dashboard's pure parts: session tokens, the charts' series and shapes, the filters."""
+"""The dashboard's pure parts: CSRF tokens, the sign-in limit, the charts, the filters."""
 
 from __future__ import annotations
 
 import anyio
 import pytest
 
+from nxdocs.auth.rate_limiter import RateLimiter
 from nxdocs.dashboard.activity import BUCKET_MS, BUCKETS, activity
 from nxdocs.dashboard.charts import bar_chart, line_chart, nice_ceiling
 from nxdocs.dashboard.filters import JobQuery
 from nxdocs.dashboard.previews import MAX_WAITING, PagePreviews, PreviewsBusyError
-from nxdocs.dashboard.sessions import SESSION_SECONDS, SessionCodec, csrf_matches
+from nxdocs.dashboard.sessions import SignInTokens, csrf_matches
+from nxdocs.dashboard.sign_in import SIGN_IN_BURST, SIGN_IN_PER_SECOND, client_bucket
 from nxdocs.dashboard.templates import duration
 from nxdocs.jobs.model import JobState
 from nxdocs.render import ImageBudget
-from tests.support.clock import ManualClock
-
-DIGEST = "ab" * 32
-
-
-def test_a_session_token_reads_back_until_it_expires() -> None:
-    clock = ManualClock()
-    codec = SessionCodec(b"secret", clock)
-    cookie, session = codec.issue(DIGEST)
-
-    assert codec.read(cookie) == session
-    assert session.key_digest == DIGEST
-    assert csrf_matches(session, session.csrf)
-    clock.advance(SESSION_SECONDS - 1)
-    assert codec.read(cookie) == session
-    clock.advance(1)
-    assert codec.read(cookie) is None
-
-
-def test_a_session_token_is_refused_if_anything_in_it_changes() -> None:
-    clock = ManualClock()
-    codec = SessionCodec(b"secret", clock)
-    cookie, session = codec.issue(DIGEST)
-    digest, csrf, expires, signature = cookie.split(".")
-
-    changed = [
-        f"{'cd' * 32}.{csrf}.{expires}.{signature}",
-        f"{digest}.{'0' * 32}.{expires}.{signature}",
-        f"{digest}.{csrf}.{int(expires) + 1}.{signature}",
-        f"{digest}.{csrf}.{expires}.{signature[:-1]}{'0' if signature[-1] != '0' else '1'}",
-        cookie + ".",
-        cookie.upper(),
-        "",
-        "x" * 10_000,
-        cookie.replace(".", "\x00", 1),
-    ]
-    assert [codec.read(value) for value in changed] == [None] * len(changed)
-    assert SessionCodec(b"another secret", clock).read(cookie) is None
-    assert codec.read(None) is None
-    assert not csrf_matches(session, "")
-    assert not csrf_matches(session, session.csrf + "0")
-    assert not csrf_matches(session, "é" * 32)
 
 
 def test_sign_in_tokens_match_only_their_own_cookie() -> None:
-    codec = SessionCodec(b"secret", ManualClock())
-    token, other = codec.sign_in_token(), codec.sign_in_token()
+    tokens = SignInTokens(b"secret")
+    token, other = tokens.issue(), tokens.issue()
 
-    assert codec.sign_in_matches(token, token)
-    assert not codec.sign_in_matches(token, other)
-    assert not codec.sign_in_matches(None, token)
-    assert not codec.sign_in_matches(token, "")
+    assert tokens.matches(token, token)
+    assert not tokens.matches(token, other)
+    assert not tokens.matches(None, token)
+    assert not tokens.matches(token, "")
     forged = f"{'0' * 32}.{'0' * 64}"
-    assert not codec.sign_in_matches(forged, forged)
-    assert not SessionCodec(b"another", ManualClock()).sign_in_matches(token, token)
-    # A session cookie is no sign-in token, nor the reverse: each is signed for its use.
-    cookie, _ = codec.issue(DIGEST)
-    assert not codec.sign_in_matches(cookie, cookie)
-    assert codec.read(token) is None
+    assert not tokens.matches(forged, forged)
+    assert not SignInTokens(b"another").matches(token, token)
+    for changed in (token.upper(), token + ".", token.replace(".", "\x00"), "x" * 10_000):
+        assert not tokens.matches(changed, changed)
+
+
+def test_a_form_must_send_its_sessions_own_csrf_token() -> None:
+    csrf = "ab" * 16
+
+    assert csrf_matches(csrf, csrf)
+    assert not csrf_matches(csrf, "")
+    assert not csrf_matches(csrf, csrf + "0")
+    assert not csrf_matches(csrf, "é" * 32)
+
+
+def test_sign_in_attempts_come_ten_at_once_then_one_every_six_seconds() -> None:
+    now = [0.0]
+    limiter = RateLimiter(SIGN_IN_PER_SECOND, SIGN_IN_BURST, monotonic=lambda: now[0])
+
+    assert [limiter.retry_after("198.51.100.7") for _ in range(10)] == [0] * 10
+    assert limiter.retry_after("198.51.100.7") == 6
+    assert limiter.retry_after("198.51.100.8") == 0  # another address: its own allowance
+    now[0] += 6
+    assert limiter.retry_after("198.51.100.7") == 0
+    assert limiter.retry_after("198.51.100.7") == 6
+
+
+@pytest.mark.parametrize(
+    ("host", "bucket"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),  # IPv4 on a dual-stack socket
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),  # one subscriber's /64 is one client
+        ("2001:db8:1:2::ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("testclient", "testclient"),  # not an address: as it is
+        (None, ""),
+    ],
+)
+def test_sign_ins_are_counted_per_address_and_per_ipv6_64(host: str | None, bucket: str) -> None:
+    assert client_bucket(host) == bucket
 
 
 def test_queue_depth_counts_every_job_processing_at_some_moment_of_a_minute() -> None:

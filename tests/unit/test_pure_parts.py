@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.auth.cache import KeyCache
 from nxdocs.auth.keys import generate_key
+from nxdocs.auth.rate_limiter import RateLimiter
 from nxdocs.jobs.errors import JobError, LeaseLostError, RetryableJobError, SnoozeJob
 from nxdocs.jobs.execute import (
     INTERNAL_ERROR,

@@ -44,11 +44,11 @@ from nxdocs.api.jobs import PATH_PREFIX as POLL_PATH_PREFIX
 from nxdocs.api.jobs import JobPollRoute
 from nxdocs.api.metrics import metrics_registry
 from nxdocs.api.openapi import install_openapi
-from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.api.readiness import DatabaseProbe, MigrationsProbe, Readiness
 from nxdocs.api.request_context import RequestContext, RouteTemplates
 from nxdocs.api.responses import OrjsonResponse
 from nxdocs.auth.cache import KeyCache
+from nxdocs.auth.rate_limiter import RateLimiter
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.jobs.runner import EmbeddedWorker, WorkerThread
 from nxdocs.poll.changes import JobChanges

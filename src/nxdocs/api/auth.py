@@ -15,10 +15,10 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nxdocs.api.errors import RateLimitedError, UnauthorizedError
-from nxdocs.api.rate_limiter import RateLimiter
 from nxdocs.api.responses import error_response
 from nxdocs.auth.cache import KeyCache
 from nxdocs.auth.principal import Principal
+from nxdocs.auth.rate_limiter import RateLimiter
 
 _BEARER = b"bearer "
 # The API versions behind the key: each the exact path and every path under it.

@@ -2,9 +2,11 @@
 
 Server-rendered pages (Jinja templates in `templates/`) and one small script
 and stylesheet (`static/`), all served by the API's own app: no build step,
-nothing from another origin. An owner signs in with an API key; the session
-is a signed cookie that names the key by digest (`sessions`), checked again
-on every request (`signed_in`). The dashboard reads through the same stores
+nothing from another origin. An owner signs in with an API key (`sign_in`,
+rate-limited per client address); the session is a row on the server whose
+random secret the cookie holds (`nxdocs.auth.sessions`), and which names the
+key by digest: both are checked again on every request (`signed_in`), and
+signing out deletes the row. The dashboard reads through the same stores
 and listing as the API, and cancels through the same `JobControl`; its only
 queries of its own are a job's full row (`details`) and the charts'
 per-minute counts (`activity`). Not part of the public API: its routes are
@@ -23,7 +25,7 @@ from nxdocs.dashboard.context import Dashboard
 from nxdocs.dashboard.details import JobDetails
 from nxdocs.dashboard.previews import PagePreviews
 from nxdocs.dashboard.security import SecurityHeaders
-from nxdocs.dashboard.sessions import SessionCodec
+from nxdocs.dashboard.sessions import SignInTokens
 from nxdocs.dashboard.signed_in import NotSignedInError, to_sign_in
 from nxdocs.dashboard.templates import Pages
 from nxdocs.db.secrets import signing_secret
@@ -37,12 +39,13 @@ def mount(api: FastAPI, system: System) -> None:
     settings = system.settings
     configured = settings.signing_secret
     # The secret download links are signed with (every node shares it); the
-    # codec derives a key of its own from it.
+    # sign-in form's tokens are signed with a key derived from it.
     secret = signing_secret(system.engine, configured.get_secret_value() if configured else None)
     public_url = settings.resolved_public_url()
     api.state.dashboard = Dashboard(
         system=system,
-        codec=SessionCodec(secret, system.clock),
+        sign_in_tokens=SignInTokens(secret),
+        sign_in_limiter=sign_in.limiter(system.clock),
         pages=Pages(),
         links=DownloadLinks(
             system.link_signer(),

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from nxdocs.auth.rate_limiter import RateLimiter
 from nxdocs.dashboard.activity import ActivityReader
 from nxdocs.dashboard.details import JobDetails
 from nxdocs.dashboard.previews import PagePreviews
-from nxdocs.dashboard.sessions import SessionCodec
+from nxdocs.dashboard.sessions import SignInTokens
 from nxdocs.dashboard.templates import Pages
 from nxdocs.exports.links import DownloadLinks
 from nxdocs.poll.listing import JobLister
@@ -19,7 +20,9 @@ from nxdocs.system import System
 @dataclass(frozen=True)
 class Dashboard:
     system: System
-    codec: SessionCodec
+    sign_in_tokens: SignInTokens
+    sign_in_limiter: RateLimiter
+    """Sign-in attempts per client address, in this process (see `sign_in`)."""
     pages: Pages
     links: DownloadLinks
     previews: PagePreviews

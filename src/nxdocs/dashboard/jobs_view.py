@@ -88,7 +88,7 @@ def cancel(
 ) -> Response:
     """The API's cancel (`JobControl.cancel`, as `POST /v1/jobs/{id}/cancel`), then
     back to the job's page; a job that had already finished says so there."""
-    if not csrf_matches(session.token, fields.get("csrf", "")):
+    if not csrf_matches(session.csrf, fields.get("csrf", "")):
         return forbidden(dash)
     if not is_id(job_id, "job"):
         return not_found(dash, session)

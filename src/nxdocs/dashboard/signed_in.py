@@ -1,11 +1,13 @@
-"""The session behind a dashboard request: read from its cookie, its key checked again.
+"""The session behind a dashboard request: its row found by the cookie, its key checked again.
 
-Every route but the sign-in form takes `SignedIn`. A request without a valid
-session (none, expired, tampered, or its key revoked since) raises
-`NotSignedInError`, which answers with a redirect to the sign-in form and drops
-the cookie. The key is looked up on every request, not cached: a dashboard
-request is a person's click or a refresh every few seconds, and a revoked key
-must stop working at once.
+Every route but the sign-in form takes `SignedIn`. The cookie holds the
+session's secret; its row (`SessionStore.read`) names the key by digest,
+which is looked up again (`KeyStore.principal_of_digest`). A request without
+a live session (no cookie, an unknown or malformed one, expired, signed out,
+or its key revoked since) raises `NotSignedInError`, which answers with a
+redirect to the sign-in form and drops the cookie. Neither is cached: a
+dashboard request is a person's click or a refresh every few seconds, and a
+sign-out or a revoked key must take effect at once, on every node.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from fastapi import Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from nxdocs.auth.principal import Principal
+from nxdocs.auth.sessions import SESSION_SECONDS, DashboardSession
 from nxdocs.dashboard.context import Dashboard, dashboard
-from nxdocs.dashboard.sessions import SESSION_SECONDS, SessionToken
 
 SESSION_COOKIE = "nxdocs_dashboard"
 SIGN_IN_COOKIE = "nxdocs_dashboard_sign_in"
@@ -34,11 +36,11 @@ class NotSignedInError(Exception):
 @dataclass(frozen=True)
 class Session:
     principal: Principal
-    token: SessionToken
+    stored: DashboardSession
 
     @property
     def csrf(self) -> str:
-        return self.token.csrf
+        return self.stored.csrf
 
     @property
     def workspace(self) -> str:
@@ -50,13 +52,13 @@ DashboardDep = Annotated[Dashboard, Depends(dashboard)]
 
 
 def signed_in(request: Request, dash: DashboardDep) -> Session:
-    token = dash.codec.read(request.cookies.get(SESSION_COOKIE))
-    if token is None:
+    stored = dash.system.dashboard_sessions.read(request.cookies.get(SESSION_COOKIE))
+    if stored is None:
         raise NotSignedInError
-    principal = dash.system.keys.principal_of_digest(token.key_digest)
+    principal = dash.system.keys.principal_of_digest(stored.key_digest)
     if principal is None:
         raise NotSignedInError
-    return Session(principal, token)
+    return Session(principal, stored)
 
 
 SignedIn = Annotated[Session, Depends(signed_in)]

@@ -236,6 +236,24 @@ idempotency_keys = sa.Table(
     sa.Index("ix_idempotency_keys_job", "job_id"),
 )
 
+# Dashboard sessions (`nxdocs.auth.sessions`): the browser's cookie holds a
+# random secret, the row only its SHA-256, as `api_keys` keeps keys. The key a
+# session acts for is named by its digest (api_keys.key_hash) and looked up
+# again on every request, so revoking it ends its sessions at once; deleting
+# the row (signing out) ends one session everywhere.
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("key_digest", sa.String(64), nullable=False),
+    # What every form of the session must send back.
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    # The purge finds expired sessions by their end.
+    sa.Index("ix_dashboard_sessions_expires", "expires_at"),
+)
+
 leaders = sa.Table(
     "leaders",
     metadata,
