@@ -13,6 +13,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ from tests.support.api import Caller, MakeApi, ServedApi, api_maker
 from tests.support.chat_server import ChatHTTPServer, ChatServer
 from tests.support.clock import ManualClock
 from tests.support.export_samples import PNG_DPI
+from tests.support.migrated import MigratedTemplates, migrated_templates
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -64,20 +66,60 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose connections see only a new, empty schema."""
+@contextmanager
+def _new_schema() -> Iterator[str]:
+    """A new, empty PostgreSQL schema, dropped at the end; its name."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _schema_url(schema: str) -> str:
+    """A URL whose connections see only `schema`."""
     separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as admin:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A new, empty schema's name."""
+    with _new_schema() as schema:
+        yield schema
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_schema: str) -> str:
+    """A URL whose connections see only a new, empty schema."""
+    return _schema_url(postgres_schema)
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    """What the migrations make, made once per test process (tests/support/migrated.py)."""
+    with _new_schema() as schema:
+        yield migrated_templates(tmp_path_factory.mktemp("migrated"), _schema_url(schema))
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated: MigratedTemplates
+) -> str:
+    """A migrated database of the test's own: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return migrated.sqlite_copy(tmp_path / "nxdocs.db")
+    schema: str = request.getfixturevalue("postgres_schema")
+    migrated.fill_postgres_schema(_libpq(POSTGRES_URL), schema)
+    return _schema_url(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of the test's own, for the migrations' tests."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'nxdocs.db'}"
     url: str = request.getfixturevalue("postgres_schema_url")

@@ -27,8 +27,8 @@ NEWER = "9001"
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    made = create_engine(Database.from_url(database_url))
+def engine(empty_database_url: str) -> Iterator[sa.Engine]:
+    made = create_engine(Database.from_url(empty_database_url))
     yield made
     made.dispose()
 

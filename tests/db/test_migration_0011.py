@@ -22,8 +22,8 @@ from nxdocs.db.migrate import schema_status, upgrade
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    made = create_engine(Database.from_url(database_url))
+def engine(empty_database_url: str) -> Iterator[sa.Engine]:
+    made = create_engine(Database.from_url(empty_database_url))
     yield made
     made.dispose()
 

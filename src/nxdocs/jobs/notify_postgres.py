@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import select
 import threading
 from collections.abc import Sequence
 
@@ -20,7 +22,6 @@ CHANNEL = "nxdocs_jobs"
 AVAILABLE_NOTIFY_SQL = f"pg_notify('{CHANNEL}', '')"
 DELIVERIES_CHANNEL = "nxdocs_webhooks"
 _RECONNECT_SECONDS = 1.0
-_STOP_CHECK_SECONDS = 0.5
 # New jobs are announced at most once per window per process (`WakeThrottle`).
 _WAKE_WINDOW_SECONDS = 0.02
 # "These jobs changed", as a statement's part; `ids` is SQL giving the
@@ -45,6 +46,9 @@ class PostgresNotifier(Fanout):
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._thread: threading.Thread | None = None
+        # Written to by `stop`: the listener waits on it beside its connection, so
+        # it ends at once rather than at its next look at the stop flag.
+        self._stop_reader, self._stop_writer = os.pipe()
         self._wake = WakeThrottle(engine, self._notify_available, _WAKE_WINDOW_SECONDS)
 
     @property
@@ -91,9 +95,16 @@ class PostgresNotifier(Fanout):
 
     def stop(self) -> None:
         self._wake.stop()
+        if self._stop.is_set():
+            return
         self._stop.set()
+        os.write(self._stop_writer, b"x")
         if self._thread is not None:
             self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                return  # it still holds the pipe; the process is ending anyway
+        os.close(self._stop_reader)
+        os.close(self._stop_writer)
 
     def _listen_forever(self) -> None:
         while not self._stop.is_set():
@@ -126,8 +137,16 @@ class PostgresNotifier(Fanout):
             self._listening.set()
             self.publish(RESYNC)
             self.publish_deliveries()
+            # poll(2), not select(2): an API process holding a thousand long-polls
+            # has descriptors past select's limit of 1024.
+            readable = select.poll()
+            readable.register(connection.fileno(), select.POLLIN)
+            readable.register(self._stop_reader, select.POLLIN)
             while not self._stop.is_set():
-                for notification in connection.notifies(timeout=_STOP_CHECK_SECONDS):
+                # What has arrived (the LISTENs' answers may have brought some),
+                # then a wait for the server or `stop`, whichever speaks first. A
+                # dead connection is readable too: `notifies` then raises.
+                for notification in connection.notifies(timeout=0):
                     if notification.channel == DELIVERIES_CHANNEL:
                         self.publish_deliveries()
                     elif not notification.payload:
@@ -135,3 +154,4 @@ class PostgresNotifier(Fanout):
                     else:
                         for job_id in notification.payload.split(","):
                             self.publish(job_id)
+                readable.poll()
