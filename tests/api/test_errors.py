@@ -22,6 +22,20 @@ def test_wrong_method_is_405_in_shape(client: httpx.Client) -> None:
     response = client.post("/health")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "GET"
+
+
+def test_a_405_allows_every_method_of_every_route_at_its_path(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    # Routes of an included router: one path, two routes (get and delete).
+    response = client.put("/v1/artifacts/doc_abc", headers=auth)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"
+    assert client.patch("/v1/jobs", headers=auth).headers["allow"] == "GET"
+    # A literal path before a template that also matches it: its own methods only.
+    assert client.get("/v1/artifacts/async", headers=auth).status_code == 404
+    assert client.options("/v1/artifacts/async", headers=auth).headers["allow"] == "POST"
 
 
 async def exploding_app(scope: Scope, receive: Receive, send: Send) -> None:

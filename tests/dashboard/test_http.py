@@ -138,7 +138,7 @@ def test_every_dashboard_response_carries_the_strict_headers(
         visitor.get("/dashboard/sign-in"),
         visitor.get("/dashboard/static/dashboard.js"),
         visitor.get("/dashboard/static/dashboard.css"),
-        visitor.get("/dashboard/nothing-here"),  # the app's own 404
+        visitor.get("/dashboard/nothing-here"),  # no route: the dashboard's 404 page
     ]
     visitor.sign_in(alice.key)
     signed_in = [
@@ -148,11 +148,11 @@ def test_every_dashboard_response_carries_the_strict_headers(
         visitor.get(f"/dashboard/jobs/{done['job_id']}"),
         visitor.get(f"/dashboard/artifacts/{done['artifact_id']}"),
         visitor.get(f"/dashboard/artifacts/{done['artifact_id']}/pages/1.png"),
-        visitor.get("/dashboard/artifacts/doc_unknown/pages/0.png"),  # the app's own 400
+        visitor.get("/dashboard/artifacts/doc_unknown/pages/0.png"),  # no page: 404
     ]
 
     assert [r.status_code for r in signed_out] == [303, 200, 200, 200, 404]
-    assert [r.status_code for r in signed_in] == [200, 200, 200, 200, 200, 200, 400]
+    assert [r.status_code for r in signed_in] == [200, 200, 200, 200, 200, 200, 404]
     for response in signed_out + signed_in:
         headers = response.headers
         assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY, response.url

@@ -66,8 +66,9 @@ class ChaosPlan:
     """What the run does; each field has a CHAOS_* variable for a longer local run."""
 
     jobs: int = 1000
-    seconds: float = 60.0
-    """Submissions are spread over this long; the chaos goes on until every job is done."""
+    seconds: float = 40.0
+    """Submissions are spread over this long (25 jobs a second, which the workers keep up
+    with); the chaos goes on until every job is done."""
     kill_every: float = 3.0
     """Mean seconds between two worker kills (each 0.5x-1.5x of it)."""
     lease_seconds: float = 5.0

@@ -163,7 +163,6 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         webhooks.router,
     ):
         api.include_router(router)
-    dashboard.mount(api, system)
     authenticator = Authenticator(
         KeyCache(system.keys.principal_of, settings.auth_cache_seconds),
         RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -177,6 +176,9 @@ def create_app(system: System, *, embedded_worker: bool | EmbeddedWorker = True)
         uploads={assets.UPLOAD_PATH: assets.upload_body_limit(settings)},
     )
     api.add_middleware(AuthMiddleware, authenticator=authenticator, public_prefixes=PUBLIC_PREFIXES)
+    # Last, so the dashboard's security headers wrap every answer on its paths,
+    # the body limits' 413 and 415 included.
+    dashboard.mount(api, system)
     poll = JobPollRoute(
         api,
         lookup=lookup,

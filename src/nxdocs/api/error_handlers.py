@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match, Route
 
 from nxdocs.api.errors import (
     ApiError,
@@ -81,21 +82,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if error_class is not None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
-            headers["Allow"] = _allowed_methods(request)
+            headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
         return error_response(error_class(), headers)
     error = ApiError(str(exc.detail))
     error.status, error.code = exc.status_code, "HTTP_ERROR"
     return error_response(error)
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method of every route at this path: Starlette's 405 names only the
-    first route's (`GET` for a path that also takes `DELETE`)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches({**request.scope, "method": ""})
-            if match != Match.NONE:
+def _allowed_methods(request: Request, named: str) -> str:
+    """Every method of the routes at this path: Starlette's 405 names only the first
+    route's (`GET` for a path that also takes `DELETE`), and a mounted app's (static
+    files) only its own, in `named`. The routes at the path are those of the first
+    route that matches it, as the router tries them (`/v1/artifacts/async` is not
+    `/v1/artifacts/{id}`), with the prefixes of the routers that include them."""
+    methods = {method.strip() for method in named.split(",")} - {""}
+    path = request.scope["path"]
+    template: str | None = None
+    for route in iter_route_contexts(request.app.routes):
+        pattern = getattr(route, "path_regex", None)
+        if route.methods and isinstance(pattern, re.Pattern) and pattern.match(path):
+            template = template or route.path_format
+            if route.path_format == template:
                 methods |= route.methods
     return ", ".join(sorted(methods))
 

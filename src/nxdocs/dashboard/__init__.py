@@ -9,9 +9,12 @@ key by digest: both are checked again on every request (`signed_in`), and
 signing out deletes the row. The dashboard reads through the same stores
 and listing as the API, and cancels through the same `JobControl`; its only
 queries of its own are a job's full row (`details`) and the charts'
-per-minute counts (`activity`). Not part of the public API: its routes are
-left out of the OpenAPI document, and /v1's key middleware does not guard
-them (they guard themselves).
+per-minute counts (`activity`). Client input is read at the edge, leniently
+where a form sent it (`filters`, `forms`) and by shape where a path names
+it; what is refused is a page of the dashboard's own (`messages`), the
+framework's refusals on its paths included. Not part of the public API: its
+routes are left out of the OpenAPI document, and /v1's key middleware does
+not guard them (they guard themselves).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from nxdocs.dashboard import artifacts_view, jobs_view, sign_in
 from nxdocs.dashboard.activity import ActivityReader
 from nxdocs.dashboard.context import Dashboard
 from nxdocs.dashboard.details import JobDetails
+from nxdocs.dashboard.messages import install_error_pages
 from nxdocs.dashboard.previews import PagePreviews
 from nxdocs.dashboard.security import SecurityHeaders
 from nxdocs.dashboard.sessions import SignInTokens
@@ -64,4 +68,5 @@ def mount(api: FastAPI, system: System) -> None:
         api.include_router(router)
     api.mount("/dashboard/static", StaticFiles(packages=[("nxdocs.dashboard", "static")]))
     api.add_exception_handler(NotSignedInError, to_sign_in)
+    install_error_pages(api)
     api.add_middleware(SecurityHeaders)

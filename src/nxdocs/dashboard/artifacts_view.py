@@ -3,14 +3,17 @@
 The previews are `<img>`s of this folder (`/pages/{n}.png`), drawn by
 `PagePreviews` for the session's own artifacts only, with the cookie as
 their credential like every dashboard request; no signed link is handed out.
+A page that is not there, whatever the path names (another owner's artifact,
+a page past the last, text that is no page number), is a 404 with no body:
+what an `<img>` makes of any refusal.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
 
 import anyio.to_thread
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from nxdocs.artifacts.model import READY, Artifact
@@ -26,6 +29,7 @@ router = APIRouter(prefix="/dashboard/artifacts", include_in_schema=False)
 # A ready artifact's pages never change, and the image is the owner's: kept by
 # the browser only, for a day.
 _PREVIEW_CACHE = "private, max-age=86400, immutable"
+_PAGE_NUMBER = re.compile(rf"[1-9][0-9]{{0,{len(str(MAX_PAGES)) - 1}}}")
 
 
 @router.get("/{artifact_id}")
@@ -39,17 +43,15 @@ def artifact_page(artifact_id: str, session: SignedIn, dash: DashboardDep) -> Re
     return dash.pages.render("artifact.html.j2", session=session, artifact=artifact, pages=pages)
 
 
-@router.get("/{artifact_id}/pages/{page}.png")
+@router.get("/{artifact_id}/pages/{page_text}.png")
 async def page_preview(
-    artifact_id: str,
-    page: Annotated[int, Path(ge=1, le=MAX_PAGES)],
-    session: SignedIn,
-    dash: DashboardDep,
+    artifact_id: str, page_text: str, session: SignedIn, dash: DashboardDep
 ) -> Response:
     system = dash.system
+    page = page_number(page_text)
 
     def find() -> tuple[Artifact, str, Document] | None:
-        if not is_id(artifact_id, "doc"):
+        if page is None or not is_id(artifact_id, "doc"):
             return None
         artifact = system.artifacts.get(session.principal.visible, artifact_id)
         if artifact is None or artifact.status != READY:
@@ -58,7 +60,7 @@ async def page_preview(
         return None if found is None else (artifact, *found)
 
     found = await anyio.to_thread.run_sync(find)
-    if found is None or page > len(found[2].pages):
+    if page is None or found is None or page > len(found[2].pages):
         return Response(status_code=404)
     artifact, owner_id, document = found
 
@@ -74,3 +76,13 @@ async def page_preview(
         # server's fault, and never a 500.
         return Response(status_code=422)
     return Response(png, media_type="image/png", headers={"Cache-Control": _PREVIEW_CACHE})
+
+
+def page_number(text: str) -> int | None:
+    """The page a path names (`1` to `MAX_PAGES`, in ASCII digits, no sign or zeros
+    in front), or None: read here rather than by the framework, whose refusal
+    would be a JSON 400."""
+    if _PAGE_NUMBER.fullmatch(text) is None:
+        return None
+    number = int(text)
+    return number if number <= MAX_PAGES else None

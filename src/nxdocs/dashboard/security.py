@@ -1,8 +1,9 @@
 """The headers every dashboard response carries, whichever part of the app made it.
 
 An ASGI middleware rather than a per-route header: the dashboard's static
-files, its redirects and the app's own error responses for /dashboard paths
-(a bad query's 422, an unknown path's 404) all get them too.
+files, its redirects and the framework's refusals on /dashboard paths (an
+unknown path's 404, a wrong method's 405, drawn as pages by `messages`) all
+get them too.
 
 The policy allows nothing but the dashboard's own origin: no inline script or
 style (every script and stylesheet is a file under /dashboard/static), no
