@@ -22,9 +22,10 @@ export TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:5432/$database
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy
-# Two processes (the machine's cores) for everything but the tests that restart
-# the shared PostgreSQL, which then run alone; coverage adds up over both.
-.venv/bin/pytest -n 2 -m "not serial" --cov=nxdocs --cov-report= "$@"
+# Three processes for everything but the tests that restart the shared
+# PostgreSQL, which then run alone; coverage adds up over both. Many tests wait
+# on subprocesses and PostgreSQL, so a third process keeps the two cores busy.
+.venv/bin/pytest -n 3 -m "not serial" --cov=nxdocs --cov-report= "$@"
 status=0
 .venv/bin/pytest -m serial --cov=nxdocs --cov-append \
   --cov-report=term:skip-covered --cov-fail-under=85 "$@" || status=$?
